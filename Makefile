@@ -1,0 +1,41 @@
+# Canary release tools. `make test` is what CI runs (.ci/run).
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINS    := tenant-list canary-wait canary-smoke registry-tag rollback-latest
+
+.PHONY: all build test lint install deps clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace
+
+## Test dependencies a fresh machine lacks: Debian's docker-registry
+## (distribution 2.8), which the registry tests start on loopback.
+deps:
+	@if ! command -v docker-registry >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "docker-registry is missing: run 'sudo apt-get install docker-registry'" >&2; exit 2; \
+	  fi; \
+	  echo "installing Debian's docker-registry for the registry tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; \
+	fi
+
+test: deps
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+install:
+	$(CARGO) build --release --workspace --bins
+	@for b in $(BINS); do \
+	  if [ -x target/release/$$b ]; then \
+	    install -Dm755 target/release/$$b $(DESTDIR)$(PREFIX)/bin/$$b && echo "installed $(DESTDIR)$(PREFIX)/bin/$$b"; \
+	  fi; \
+	done
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,1 @@
+//! `canary-smoke`: not yet built (see its issue).

@@ -1,0 +1,1 @@
+//! `canary-wait`: not yet built (see its issue).

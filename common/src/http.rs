@@ -1,0 +1,118 @@
+//! One HTTP agent configuration for every tool, and the plain-http rule.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ureq::http::Uri;
+
+/// Connect timeout used when the overall timeout is longer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One agent per process: keep-alive reuse, `User-Agent: tool/version`, a
+/// connect and an overall timeout on every request, status codes returned
+/// rather than raised (tools judge them), and no `Authorization` header
+/// carried across redirects.
+pub fn agent(tool: &str, version: &str, timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
+        .timeout_global(Some(timeout))
+        .user_agent(format!("{tool}/{version}"))
+        .http_status_as_error(false)
+        .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+        .max_redirects(5)
+        .build()
+        .into()
+}
+
+/// True for `localhost` and loopback addresses (`127.0.0.0/8`, `[::1]`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A base URL that passed [`parse_base_url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    /// The URL without trailing slashes.
+    pub url: String,
+    /// Host without port (brackets kept for IPv6).
+    pub host: String,
+    /// `host[:port]` as written.
+    pub authority: String,
+    /// The path prefix without trailing slash, possibly empty.
+    pub path: String,
+    pub https: bool,
+}
+
+/// Parses and checks a base URL: http or https, a host, no query or
+/// fragment, and plain http only to loopback unless `insecure`.
+pub fn parse_base_url(raw: &str, insecure: bool) -> Result<BaseUrl, String> {
+    let url = raw.trim().trim_end_matches('/');
+    if url.contains(['?', '#']) {
+        return Err(format!("{url:?} must not have a query or fragment"));
+    }
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| format!("{url:?} is not a valid URL"))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        Some(other) => return Err(format!("{url:?} has scheme {other:?}; use https")),
+        None => return Err(format!("{url:?} is not an absolute http(s) URL")),
+    };
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| format!("{url:?} has no host"))?;
+    if authority.contains('@') {
+        return Err(format!(
+            "{url:?} carries credentials; pass tokens through the environment instead"
+        ));
+    }
+    let host = uri.host().unwrap_or_default().to_string();
+    if !https && !insecure && !is_loopback_host(&host) {
+        return Err(format!(
+            "{url:?} uses plain http to a non-loopback host; use https or pass --insecure"
+        ));
+    }
+    Ok(BaseUrl {
+        url: url.to_string(),
+        host,
+        authority,
+        path: uri.path().trim_end_matches('/').to_string(),
+        https,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(parse_base_url("http://127.0.0.1:8080/", false).is_ok());
+        assert!(parse_base_url("http://127.9.0.1", false).is_ok());
+        assert!(parse_base_url("http://[::1]:80", false).is_ok());
+        assert!(parse_base_url("http://localhost:1", false).is_ok());
+        let err = parse_base_url("http://canary.example.com", false).unwrap_err();
+        assert!(err.contains("--insecure"), "{err}");
+        assert!(parse_base_url("http://canary.example.com", true).is_ok());
+    }
+
+    #[test]
+    fn keeps_path_prefix_and_trims_slashes() {
+        let u = parse_base_url("https://h.example.com/t/3//", false).unwrap();
+        assert_eq!(u.url, "https://h.example.com/t/3");
+        assert_eq!(u.path, "/t/3");
+        assert_eq!(u.host, "h.example.com");
+    }
+
+    #[test]
+    fn rejects_non_urls() {
+        for bad in ["", "canary.example.com", "ftp://x", "https://", "https://a b"] {
+            assert!(parse_base_url(bad, false).is_err(), "{bad}");
+        }
+    }
+}

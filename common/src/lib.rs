@@ -1,0 +1,18 @@
+//! The contract every canary release tool keeps (see `DESIGN.md`, "The
+//! contract every tool keeps"): JSON-lines records in and out, one exit-code
+//! mapping, secrets that never print, GitHub Actions reporting, and one
+//! HTTP agent configuration with timeouts always set.
+
+pub mod ci;
+pub mod error;
+pub mod exit;
+pub mod http;
+pub mod jsonl;
+pub mod secret;
+pub mod tenant;
+pub mod term;
+
+pub use error::Error;
+pub use exit::{Code, HasCode};
+pub use secret::Secret;
+pub use tenant::Tenant;

@@ -1,0 +1,1 @@
+//! `registry-tag`: not yet built (see its issue).

@@ -1,0 +1,1 @@
+//! `rollback-latest`: not yet built (see its issue).

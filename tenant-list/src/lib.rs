@@ -1,0 +1,148 @@
+//! `tenant-list`: the fleet as validated tenant JSON lines.
+
+mod cli;
+
+use std::io::IsTerminal;
+
+use common::ci::GithubActions;
+use common::jsonl::{self, RecordWriter, Records};
+use common::tenant::{self, Tenant, TOKENS_VAR, URLS_VAR};
+use common::{Code, HasCode, Secret};
+
+pub use cli::{Cli, Shard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Common(#[from] common::Error),
+}
+
+impl HasCode for Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::Common(e) => e.code(),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Code, Error> {
+    let ci = GithubActions::from_env();
+    let (mut tenants, source_name, lines) = load(&cli, &ci)?;
+    tenant::validate_fleet(&mut tenants, &source_name, lines.as_deref(), cli.insecure)?;
+
+    if let Some(pattern) = &cli.pattern {
+        tenants.retain(|t| matches(pattern, t));
+        if tenants.is_empty() {
+            return Err(usage(format!(
+                "no tenant in {source_name} matches --match {pattern:?}"
+            )));
+        }
+    }
+    if let Some(shard) = cli.shard {
+        let total = tenants.len();
+        tenants = tenants
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, t)| shard.holds(i).then_some(t))
+            .collect();
+        if tenants.is_empty() {
+            return Err(usage(format!(
+                "shard {}/{} is empty: only {total} tenant(s) to split",
+                shard.index, shard.count
+            )));
+        }
+    }
+
+    let hide_tokens = !cli.show_tokens && std::io::stdout().is_terminal();
+    let mut out = RecordWriter::stdout();
+    for mut tenant in tenants {
+        if hide_tokens {
+            tenant.token = Secret::new("***");
+        }
+        out.write(&tenant)?;
+    }
+    Ok(Code::Ok)
+}
+
+fn usage(message: String) -> Error {
+    Error::Common(common::Error::Usage(message))
+}
+
+/// Reads the fleet and masks each token under GitHub Actions as soon as it is
+/// known, before any other output (including a later line's error).
+fn load(
+    cli: &Cli,
+    ci: &GithubActions,
+) -> Result<(Vec<Tenant>, String, Option<Vec<u64>>), Error> {
+    match &cli.file {
+        None => {
+            let tenants = tenant::from_env()?;
+            tenants.iter().for_each(|t| ci.mask(&t.token));
+            Ok((tenants, format!("{URLS_VAR}/{TOKENS_VAR}"), None))
+        }
+        Some(path) => {
+            let (reader, source_name) = jsonl::open(Some(path))?;
+            let mut records = Records::<_, Tenant>::new(reader, source_name.clone());
+            let mut tenants = Vec::new();
+            let mut lines = Vec::new();
+            while let Some(record) = records.next() {
+                let tenant = record?;
+                ci.mask(&tenant.token);
+                lines.push(records.line());
+                tenants.push(tenant);
+            }
+            Ok((tenants, source_name, Some(lines)))
+        }
+    }
+}
+
+fn matches(pattern: &str, tenant: &Tenant) -> bool {
+    let name = tenant.name.as_deref().unwrap_or_default();
+    if pattern.contains(['*', '?']) {
+        glob(pattern.as_bytes(), name.as_bytes()) || glob(pattern.as_bytes(), tenant.url.as_bytes())
+    } else {
+        name.contains(pattern) || tenant.url.contains(pattern)
+    }
+}
+
+/// `*` matches any run of characters, `?` any one; the whole text must match.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                backtrack = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match backtrack {
+                Some((bp, bt)) => {
+                    p = bp + 1;
+                    t = bt + 1;
+                    backtrack = Some((bp, bt + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob(b"canary-*", b"canary-pm"));
+        assert!(glob(b"*-pm", b"canary-pm"));
+        assert!(glob(b"c?nary*", b"canary"));
+        assert!(!glob(b"canary-*", b"prod-pm"));
+        assert!(glob(b"*a*b*", b"xxaxxbxx"));
+        assert!(!glob(b"*a*b", b"xxaxxbxx"));
+    }
+}

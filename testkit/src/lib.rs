@@ -1,0 +1,8 @@
+//! Test support shared by every tool's tests, the demo and the benchmarks.
+//! Nothing here ships in a tool binary.
+
+pub mod cmd;
+pub mod tempdir;
+
+pub use cmd::{hermetic, Output};
+pub use tempdir::TempDir;
