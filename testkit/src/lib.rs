@@ -6,3 +6,10 @@ pub mod tempdir;
 
 pub use cmd::{hermetic, Output};
 pub use tempdir::TempDir;
+
+// Filled in by the canary-smoke and registry-tag work respectively.
+pub mod fleet;
+pub mod image;
+pub mod proxy;
+pub mod registry;
+pub mod token_server;

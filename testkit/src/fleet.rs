@@ -1,0 +1,1 @@
+//! The fake tenant fleet (see DESIGN.md "Tests and real components").

@@ -1,0 +1,1 @@
+//! Synthetic OCI / Docker images pushed to a test registry.

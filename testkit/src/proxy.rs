@@ -1,0 +1,1 @@
+//! A counting, latency-adding, fault-injecting HTTP proxy.

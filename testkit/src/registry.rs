@@ -1,0 +1,1 @@
+//! Launches Debian's docker-registry on a free loopback port.

@@ -1,0 +1,1 @@
+//! A small Bearer token server in front of the test registry.
