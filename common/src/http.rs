@@ -111,7 +111,13 @@ mod tests {
 
     #[test]
     fn rejects_non_urls() {
-        for bad in ["", "canary.example.com", "ftp://x", "https://", "https://a b"] {
+        for bad in [
+            "",
+            "canary.example.com",
+            "ftp://x",
+            "https://",
+            "https://a b",
+        ] {
             assert!(parse_base_url(bad, false).is_err(), "{bad}");
         }
     }

@@ -61,7 +61,10 @@ impl<R: BufRead, T: DeserializeOwned> Records<R, T> {
     fn next_line(&mut self) -> Option<Result<(), Error>> {
         self.buf.clear();
         let limit = MAX_LINE_BYTES as u64 + 1;
-        match (&mut self.reader).take(limit).read_until(b'\n', &mut self.buf) {
+        match (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)
+        {
             Ok(0) => None,
             Ok(_) => {
                 self.line += 1;
@@ -106,10 +109,7 @@ pub fn parse_record<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {}", describe(&e)))?;
     if !value.is_object() {
-        return Err(format!(
-            "expected a JSON object, found {}",
-            kind_of(&value)
-        ));
+        return Err(format!("expected a JSON object, found {}", kind_of(&value)));
     }
     serde_json::from_value(value).map_err(|e| describe(&e))
 }

@@ -1,7 +1,7 @@
 //! The tenant record that flows `tenant-list → canary-wait → canary-smoke`,
 //! and the two ways to build a fleet of them (environment or JSON lines).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,7 +67,10 @@ impl Tenant {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
                 if !valid_name || value.contains(['\r', '\n']) {
-                    return Err(format!("tenant {} has an invalid header {name:?}", base.url));
+                    return Err(format!(
+                        "tenant {} has an invalid header {name:?}",
+                        base.url
+                    ));
                 }
             }
         }
@@ -86,7 +89,11 @@ fn derived_name(base: &crate::http::BaseUrl) -> String {
     let head = if is_ip || base.host.eq_ignore_ascii_case("localhost") {
         base.authority.clone()
     } else {
-        base.host.split('.').next().unwrap_or(&base.host).to_string()
+        base.host
+            .split('.')
+            .next()
+            .unwrap_or(&base.host)
+            .to_string()
     };
     format!("{head}{}", base.path)
 }
@@ -141,13 +148,21 @@ pub fn from_env() -> Result<Vec<Tenant>, Error> {
     from_env_values(urls.as_deref(), tokens.as_deref())
 }
 
+/// Where a tenant came from, for messages: a line of a JSON-lines source, or
+/// a position in the environment variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Line(u64),
+    Entry(usize),
+}
+
 /// Normalises every tenant and checks the fleet as a whole: at least one
-/// tenant and no URL twice. `lines` gives each tenant's source line for
-/// messages (`None` for the environment).
+/// tenant and no URL twice. `origins[i]` says where tenant `i` came from;
+/// `source_name` names the file, `stdin`, or the variables.
 pub fn validate_fleet(
     tenants: &mut [Tenant],
     source_name: &str,
-    lines: Option<&[u64]>,
+    origins: &[Origin],
     insecure: bool,
 ) -> Result<(), Error> {
     if tenants.is_empty() {
@@ -155,27 +170,40 @@ pub fn validate_fleet(
             "no tenants in {source_name}: there is nothing to check"
         )));
     }
-    let place = |i: usize| match lines {
-        Some(lines) => (source_name.to_string(), lines[i]),
-        None => (source_name.to_string(), i as u64 + 1),
-    };
-    let mut seen = HashSet::new();
-    for (i, tenant) in tenants.iter_mut().enumerate() {
-        let (source_name, line) = place(i);
-        tenant.normalize(insecure).map_err(|message| Error::Input {
-            source_name: source_name.clone(),
-            line,
+    let fail = |i: usize, message: String| match origins.get(i) {
+        Some(Origin::Line(line)) => Error::Input {
+            source_name: source_name.to_string(),
+            line: *line,
             message,
-        })?;
-        if !seen.insert(tenant.url.to_ascii_lowercase()) {
-            return Err(Error::Input {
-                source_name,
-                line,
-                message: format!("duplicate tenant URL {}", tenant.url),
-            });
+        },
+        Some(Origin::Entry(n)) => Error::Usage(format!("{URLS_VAR} entry {n}: {message}")),
+        None => Error::Usage(message),
+    };
+    let describe = |i: usize| match origins.get(i) {
+        Some(Origin::Line(line)) => format!("line {line}"),
+        Some(Origin::Entry(n)) => format!("entry {n}"),
+        None => format!("tenant {}", i + 1),
+    };
+    let mut seen = HashMap::new();
+    for (i, tenant) in tenants.iter_mut().enumerate() {
+        tenant.normalize(insecure).map_err(|m| fail(i, m))?;
+        if let Some(first) = seen.insert(tenant.url.to_ascii_lowercase(), i) {
+            return Err(fail(
+                i,
+                format!(
+                    "duplicate tenant URL {} (same as {})",
+                    tenant.url,
+                    describe(first)
+                ),
+            ));
         }
     }
     Ok(())
+}
+
+/// Origins for tenants built by [`from_env_values`].
+pub fn env_origins(count: usize) -> Vec<Origin> {
+    (1..=count).map(Origin::Entry).collect()
 }
 
 #[cfg(test)]

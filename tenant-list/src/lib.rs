@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use common::ci::GithubActions;
 use common::jsonl::{self, RecordWriter, Records};
-use common::tenant::{self, Tenant, TOKENS_VAR, URLS_VAR};
+use common::tenant::{self, Origin, Tenant, TOKENS_VAR, URLS_VAR};
 use common::{Code, HasCode, Secret};
 
 pub use cli::{Cli, Shard};
@@ -27,8 +27,8 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let ci = GithubActions::from_env();
-    let (mut tenants, source_name, lines) = load(&cli, &ci)?;
-    tenant::validate_fleet(&mut tenants, &source_name, lines.as_deref(), cli.insecure)?;
+    let (mut tenants, source_name, origins) = load(&cli, &ci)?;
+    tenant::validate_fleet(&mut tenants, &source_name, &origins, cli.insecure)?;
 
     if let Some(pattern) = &cli.pattern {
         tenants.retain(|t| matches(pattern, t));
@@ -70,28 +70,26 @@ fn usage(message: String) -> Error {
 
 /// Reads the fleet and masks each token under GitHub Actions as soon as it is
 /// known, before any other output (including a later line's error).
-fn load(
-    cli: &Cli,
-    ci: &GithubActions,
-) -> Result<(Vec<Tenant>, String, Option<Vec<u64>>), Error> {
+fn load(cli: &Cli, ci: &GithubActions) -> Result<(Vec<Tenant>, String, Vec<Origin>), Error> {
     match &cli.file {
         None => {
             let tenants = tenant::from_env()?;
             tenants.iter().for_each(|t| ci.mask(&t.token));
-            Ok((tenants, format!("{URLS_VAR}/{TOKENS_VAR}"), None))
+            let origins = tenant::env_origins(tenants.len());
+            Ok((tenants, format!("{URLS_VAR}/{TOKENS_VAR}"), origins))
         }
         Some(path) => {
             let (reader, source_name) = jsonl::open(Some(path))?;
             let mut records = Records::<_, Tenant>::new(reader, source_name.clone());
             let mut tenants = Vec::new();
-            let mut lines = Vec::new();
+            let mut origins = Vec::new();
             while let Some(record) = records.next() {
                 let tenant = record?;
                 ci.mask(&tenant.token);
-                lines.push(records.line());
+                origins.push(Origin::Line(records.line()));
                 tenants.push(tenant);
             }
-            Ok((tenants, source_name, Some(lines)))
+            Ok((tenants, source_name, origins))
         }
     }
 }
