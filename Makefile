@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINS    := tenant-list canary-wait canary-smoke registry-tag rollback-latest
 
-.PHONY: all build test lint install deps clean
+.PHONY: all build test lint install deps clean man
 
 all: build
 
@@ -39,3 +39,7 @@ install:
 
 clean:
 	$(CARGO) clean
+
+## Man pages and completions under docs/man, generated from the clap definitions.
+man:
+	$(CARGO) run -q -p xtask -- man

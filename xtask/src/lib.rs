@@ -1,0 +1,88 @@
+//! Man pages and shell completions, generated from each tool's clap `Cli` so
+//! they cannot drift from `--help`.
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+/// Every shipped tool's command definition.
+pub fn tools() -> Vec<clap::Command> {
+    vec![tenant_list::Cli::command()]
+}
+
+/// The generated files, relative to `docs/man/`, with their contents.
+pub fn render_all() -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for cmd in tools() {
+        let name = cmd.get_name().to_string();
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .manual("Canary release tools")
+            .render(&mut page)?;
+        files.push((PathBuf::from(format!("{name}.1")), page));
+        for (shell, file) in [
+            (Shell::Bash, format!("completions/{name}.bash")),
+            (Shell::Zsh, format!("completions/_{name}")),
+            (Shell::Fish, format!("completions/{name}.fish")),
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd.clone(), name.clone(), &mut out);
+            files.push((PathBuf::from(file), out));
+        }
+    }
+    Ok(files)
+}
+
+/// The generated files whose committed copy under `dir` is missing or differs.
+pub fn stale(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    Ok(render_all()?
+        .into_iter()
+        .filter(|(path, content)| std::fs::read(dir.join(path)).ok().as_ref() != Some(content))
+        .map(|(path, _)| path)
+        .collect())
+}
+
+/// Writes every generated file under `dir`.
+pub fn write_all(dir: &Path) -> std::io::Result<usize> {
+    let files = render_all()?;
+    for (path, content) in &files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, content)?;
+    }
+    Ok(files.len())
+}
+
+/// `docs/man` of this workspace.
+pub fn man_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/man")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_man_pages_and_completions_are_current() {
+        let stale = stale(&man_dir()).unwrap();
+        assert!(
+            stale.is_empty(),
+            "docs/man is out of date for {stale:?}: run `make man` and commit the result"
+        );
+    }
+
+    #[test]
+    fn every_tool_is_documented() {
+        for cmd in tools() {
+            cmd.clone().debug_assert();
+            assert!(
+                cmd.get_about().is_some(),
+                "{} has no about text",
+                cmd.get_name()
+            );
+        }
+    }
+}
