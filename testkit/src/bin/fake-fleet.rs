@@ -1,0 +1,162 @@
+//! `fake-fleet`: serves N fake tenants on loopback for the demo and the
+//! benchmarks, prints them as tenant JSON lines on stdout, then serves until
+//! stdin closes or the process is killed.
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use testkit::fleet::{Fault, Fleet, TenantSpec};
+
+const USAGE: &str = "\
+usage: fake-fleet --tenants N [--latency-ms MS] [--path-prefixed] [--sha SHA] [--fault I=MODE]...
+
+Serves N fake tenants on 127.0.0.1, prints one tenant JSON line per tenant on
+stdout ({\"name\",\"url\",\"token\"[,\"headers\"]}), then serves until stdin
+closes or the process is killed.
+
+  --tenants N       how many tenants (named canary-0 … canary-N-1)
+  --latency-ms MS   added to every request (default 0)
+  --path-prefixed   one port for all, tenant I at http://127.0.0.1:PORT/t/I
+                    (default: one port per tenant)
+  --sha SHA         the build sha /health and /buildinfo report (default 0000000)
+  --fault I=MODE    tenant I (0-based) misbehaves; MODE is one of ok,
+                    status500:/ROUTE, not-json, html-error, fail-open, slow:MS,
+                    memory-lost, down, org-header:ORG
+
+The request counter is served at <tenant url>/_fleet/requests (per tenant)
+and, in the path-prefixed layout, at http://127.0.0.1:PORT/_fleet/requests.";
+
+#[derive(Debug)]
+struct Args {
+    tenants: usize,
+    latency: Duration,
+    path_prefixed: bool,
+    sha: String,
+    faults: Vec<(usize, Fault)>,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args {
+        tenants: 0,
+        latency: Duration::ZERO,
+        path_prefixed: false,
+        sha: "0000000".to_string(),
+        faults: Vec::new(),
+    };
+    let mut tenants = None;
+    while let Some(arg) = argv.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") && f != "--fault" => {
+                (f.to_string(), Some(v.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--tenants" => {
+                let v = value()?;
+                tenants = Some(
+                    v.parse()
+                        .map_err(|_| format!("--tenants: not a number: {v:?}"))?,
+                );
+            }
+            "--latency-ms" => {
+                let v = value()?;
+                let ms = v
+                    .parse()
+                    .map_err(|_| format!("--latency-ms: not a number: {v:?}"))?;
+                args.latency = Duration::from_millis(ms);
+            }
+            "--path-prefixed" => args.path_prefixed = true,
+            "--sha" => args.sha = value()?,
+            "--fault" => {
+                let v = value()?;
+                let (i, mode) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--fault: expected I=MODE, got {v:?}"))?;
+                let i = i
+                    .parse()
+                    .map_err(|_| format!("--fault: not a tenant index: {i:?}"))?;
+                args.faults.push((
+                    i,
+                    mode.parse::<Fault>().map_err(|e| format!("--fault: {e}"))?,
+                ));
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    args.tenants = tenants
+        .filter(|&n| n > 0)
+        .ok_or("--tenants N (N > 0) is required")?;
+    if let Some((i, _)) = args.faults.iter().find(|(i, _)| *i >= args.tenants) {
+        return Err(format!(
+            "--fault {i}=…: tenants are numbered 0 to {}",
+            args.tenants - 1
+        ));
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) if message.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("fake-fleet: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut specs: Vec<TenantSpec> = (0..args.tenants)
+        .map(|i| {
+            TenantSpec::healthy(&format!("canary-{i}"))
+                .with_sha(&args.sha)
+                .with_latency(args.latency)
+        })
+        .collect();
+    for (i, fault) in args.faults {
+        specs[i].fault = fault;
+    }
+    let started = if args.path_prefixed {
+        Fleet::start_path_prefixed(specs)
+    } else {
+        Fleet::start(specs)
+    };
+    let fleet = match started {
+        Ok(fleet) => fleet,
+        Err(e) => {
+            eprintln!("fake-fleet: cannot start the fleet: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let lines = fleet.tenant_lines();
+    let mut out = io::stdout().lock();
+    if out
+        .write_all(lines.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(out);
+    eprintln!(
+        "fake-fleet: serving {} tenant(s); close stdin or kill me to stop",
+        fleet.len()
+    );
+    // Serve until stdin reaches end of file.
+    let _ = io::copy(&mut io::stdin().lock().take(u64::MAX), &mut io::sink());
+    eprintln!(
+        "fake-fleet: stdin closed after {} request(s)",
+        fleet.total_requests()
+    );
+    ExitCode::SUCCESS
+}

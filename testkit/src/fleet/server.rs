@@ -1,0 +1,215 @@
+//! Listening sockets, request threads, and writing replies.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::tenant::{serve_tenant, Incoming, Reply, TenantState};
+use super::ORG_HEADER;
+
+/// Which tenant a server's requests are for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Route {
+    Single(usize),
+    Prefixed,
+}
+
+/// A stop signal that wakes sleeping request handlers at once.
+#[derive(Debug, Default)]
+pub(super) struct Stop {
+    pub(super) stopped: Mutex<bool>,
+    pub(super) wake: Condvar,
+}
+
+impl Stop {
+    pub(super) fn set(&self) {
+        *self.stopped.lock().unwrap() = true;
+        self.wake.notify_all();
+    }
+
+    /// Sleeps for `d` unless stopped first; true if stopped.
+    pub(super) fn sleep(&self, d: Duration) -> bool {
+        if d.is_zero() {
+            return *self.stopped.lock().unwrap();
+        }
+        let guard = self.stopped.lock().unwrap();
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, d, |stopped| !*stopped)
+            .unwrap();
+        *guard
+    }
+}
+
+/// One listening server: a dispatcher thread receives requests and runs
+/// each on its own thread, so a slow tenant never delays another request.
+pub(super) struct Running {
+    pub(super) port: u16,
+    pub(super) server: Arc<tiny_http::Server>,
+    pub(super) stop: Arc<Stop>,
+    pub(super) dispatcher: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running").field("port", &self.port).finish()
+    }
+}
+
+impl Running {
+    pub(super) fn serve(
+        port: u16,
+        route: Route,
+        tenants: Arc<Vec<TenantState>>,
+    ) -> io::Result<Running> {
+        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(io::Error::other)?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| io::Error::other("fake fleet server has no IP address"))?;
+        let server = Arc::new(server);
+        let stop = Arc::new(Stop::default());
+        let dispatcher = {
+            let (server, stop) = (server.clone(), stop.clone());
+            thread::Builder::new()
+                .name(format!("fleet-{port}"))
+                .spawn(move || dispatch(&server, &stop, route, &tenants))?
+        };
+        Ok(Running {
+            port,
+            server,
+            stop,
+            dispatcher: Some(dispatcher),
+        })
+    }
+}
+
+/// Stops the dispatcher and its handlers; dropping the last reference to
+/// the `Server` then closes the port.
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.set();
+        self.server.unblock();
+        if let Some(dispatcher) = self.dispatcher.take() {
+            let _ = dispatcher.join();
+        }
+    }
+}
+
+pub(super) fn dispatch(
+    server: &tiny_http::Server,
+    stop: &Arc<Stop>,
+    route: Route,
+    tenants: &Arc<Vec<TenantState>>,
+) {
+    let mut handlers: Vec<JoinHandle<()>> = Vec::new();
+    loop {
+        let request = match server.recv() {
+            Ok(request) => request,
+            Err(_) if *stop.stopped.lock().unwrap() => break,
+            Err(_) => continue,
+        };
+        if *stop.stopped.lock().unwrap() {
+            break;
+        }
+        handlers.retain(|h| !h.is_finished());
+        let (stop, tenants) = (stop.clone(), tenants.clone());
+        let spawned = thread::Builder::new()
+            .name("fleet-request".into())
+            .spawn(move || handle(request, route, &tenants, &stop));
+        if let Ok(handler) = spawned {
+            handlers.push(handler);
+        }
+    }
+    for handler in handlers {
+        let _ = handler.join();
+    }
+}
+
+pub(super) fn handle(
+    mut request: tiny_http::Request,
+    route: Route,
+    tenants: &[TenantState],
+    stop: &Stop,
+) {
+    let url = request.url().to_string();
+    let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let header = |name: &'static str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (authorization, org_id) = (header("Authorization"), header(ORG_HEADER));
+    let mut body = String::new();
+    let _ = request.as_reader().take(1 << 20).read_to_string(&mut body);
+
+    let located = match route {
+        Route::Single(i) => Some((Some(i), raw_path.to_string())),
+        Route::Prefixed => locate_prefixed(raw_path, tenants.len()),
+    };
+    let reply = match located {
+        None => Reply::error(404, "no such tenant"),
+        Some((None, path)) if path == "/_fleet/requests" => {
+            let total: u64 = tenants
+                .iter()
+                .map(|t| t.requests.load(Ordering::SeqCst))
+                .sum();
+            Reply::json(200, json!({ "total": total }))
+        }
+        Some((None, _)) => Reply::error(404, "no such tenant"),
+        Some((Some(i), path)) => {
+            let incoming = Incoming {
+                method: request.method().as_str().to_string(),
+                path,
+                query: query.to_string(),
+                authorization,
+                org_id,
+                body,
+            };
+            match serve_tenant(&tenants[i], tenants, &incoming, stop) {
+                Some(reply) => reply,
+                None => {
+                    // Down in the shared-port layout: a reply that is not
+                    // HTTP, so the client sees a transport error.
+                    let mut writer = request.into_writer();
+                    let _ = writer.write_all(b"down\r\n\r\n");
+                    let _ = writer.flush();
+                    return;
+                }
+            }
+        }
+    };
+    if *stop.stopped.lock().unwrap() {
+        return;
+    }
+    let mut raw = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.status,
+        tiny_http::StatusCode(reply.status).default_reason_phrase(),
+        reply.content_type,
+        reply.body.len()
+    );
+    raw.push_str(&reply.body);
+    let mut writer = request.into_writer();
+    let _ = writer.write_all(raw.as_bytes());
+    let _ = writer.flush();
+}
+
+/// `/t/3/workspaces` → tenant 3, `/workspaces`; a path outside `/t/` is
+/// for the fleet itself.
+pub(super) fn locate_prefixed(path: &str, count: usize) -> Option<(Option<usize>, String)> {
+    let Some(rest) = path.strip_prefix("/t/") else {
+        return Some((None, path.to_string()));
+    };
+    let (index, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+    let index: usize = index.parse().ok().filter(|&i| i < count)?;
+    Some((Some(index), format!("/{tail}")))
+}
