@@ -1,0 +1,110 @@
+use clap::Parser;
+
+/// Resolve, list and move tags in an OCI registry.
+///
+///   registry-tag IMAGE:TAG              print the tag's record (its digest)
+///   registry-tag IMAGE:SRC NEWTAG...    point each NEWTAG at SRC's manifest
+///   registry-tag IMAGE@sha256:… NEWTAG  the source may be a digest
+///   registry-tag --list IMAGE           one record per tag
+///   registry-tag [--atomic] < requests  moves as JSON lines on stdin:
+///                                       {"image":"ghcr.io/o/p","source":"staging-4c1d56e","tag":"latest"}
+///
+/// Tags are moved by PUTting the source's exact manifest bytes (an OCI index
+/// or Docker manifest list keeps its own digest), then each move is verified
+/// with a HEAD. Records go to stdout as JSON lines:
+///
+///   {"image":"ghcr.io/o/p","tag":"latest","digest":"sha256:…","previous":"sha256:…","source":"staging-4c1d56e","changed":true}
+///
+/// and one human line per change to stderr. Request lines are all read and
+/// checked before anything is moved, so a bad line changes nothing.
+#[derive(Debug, Parser)]
+#[command(
+    name = "registry-tag",
+    version,
+    after_long_help = "\
+CREDENTIALS (first match wins; the source used is named in errors, never the secret):
+  REGISTRY_USERNAME, REGISTRY_PASSWORD  username and password or token, for every registry
+  GITHUB_TOKEN, GITHUB_ACTOR            for ghcr.io (user defaults to github-actions)
+  DOCKER_CONFIG                         directory of config.json (default ~/.docker): its
+                                        credHelpers, credsStore (docker-credential-NAME get)
+                                        and auths entries
+  otherwise                             anonymous (Bearer registries still hand out pull tokens)
+
+ENVIRONMENT:
+  GITHUB_ACTIONS       when \"true\": secrets are masked (::add-mask::) first, failures are annotated
+  GITHUB_STEP_SUMMARY  a Markdown table of the moves is appended to this file
+  NO_COLOR             no colour on stderr
+
+Registries on localhost or loopback addresses are spoken to over plain http; others
+over https unless --insecure. docker.io images use index.docker.io; one-part names get
+library/. Requests that fail with 408/429/500/502/503/504 or a dropped connection are
+retried (at most 4 attempts, honouring Retry-After, within 30 s).
+
+EXIT STATUS:
+  0  resolved, listed or moved (or nothing needed to move)
+  1  a tag or digest is missing, --expect-current did not hold, a digest did not match,
+     or the registry refused or failed; with --atomic nothing is left half-moved
+  2  usage error: bad flag, bad reference, malformed request line, credentials that
+     cannot be read. Nothing was changed.
+
+EXAMPLES:
+  registry-tag ghcr.io/molecule-ai/platform:staging-4c1d56e
+  registry-tag ghcr.io/molecule-ai/platform:staging-4c1d56e latest
+  registry-tag --expect-current sha256:… ghcr.io/molecule-ai/platform:staging-4c1d56e latest
+  printf '%s\\n' '{\"image\":\"ghcr.io/o/a\",\"source\":\"staging-4c1d56e\",\"tag\":\"latest\"}' \\
+                 '{\"image\":\"ghcr.io/o/b\",\"source\":\"staging-4c1d56e\",\"tag\":\"latest\"}' \\
+    | registry-tag --atomic"
+)]
+pub struct Cli {
+    /// The tag to resolve, or the source of a move: IMAGE:TAG or IMAGE@sha256:…
+    #[arg(value_name = "REFERENCE")]
+    pub reference: Option<String>,
+
+    /// Tags to point at REFERENCE's manifest.
+    #[arg(value_name = "NEWTAG", requires = "reference")]
+    pub new_tags: Vec<String>,
+
+    /// List every tag of IMAGE with its digest.
+    #[arg(long, value_name = "IMAGE", conflicts_with_all = ["reference", "atomic", "expect_current", "dry_run"])]
+    pub list: Option<String>,
+
+    /// Resolve every source and destination first and change nothing if one is
+    /// missing; if a move fails, restore the tags already moved and exit 1.
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// Move a tag only if it currently points at DIGEST (a guard against racing promotions).
+    #[arg(long, value_name = "DIGEST")]
+    pub expect_current: Option<String>,
+
+    /// Print what would change (records with "dry_run":true), change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Allow plain http to non-loopback registries and token services.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Overall timeout of each HTTP request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn list_conflicts_with_moves() {
+        assert!(Cli::try_parse_from(["registry-tag", "--list", "x", "y:z"]).is_err());
+        assert!(Cli::try_parse_from(["registry-tag", "--list", "x", "--atomic"]).is_err());
+        let cli = Cli::try_parse_from(["registry-tag", "a:b", "c", "d"]).unwrap();
+        assert_eq!(cli.new_tags, ["c", "d"]);
+    }
+}

@@ -1,0 +1,114 @@
+//! Errors with their context (reference, registry, credential source; never
+//! a secret), each knowing its exit code.
+
+use common::{Code, HasCode};
+
+use crate::credentials::CredentialError;
+use crate::plan::MoveError;
+use crate::reference::ReferenceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Common(#[from] common::Error),
+
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+
+    #[error("credentials from {0}")]
+    Credentials(#[from] CredentialError),
+
+    /// A bad combination of flags or arguments.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A tag, digest or repository that does not exist.
+    #[error("{what} not found in {image}")]
+    NotFound { what: String, image: String },
+
+    /// Several sources missing at once (an atomic plan); nothing was changed.
+    #[error("{}; nothing was changed", .0.join("; "))]
+    Missing(Vec<String>),
+
+    /// The registry (or its token service) refused the credential.
+    #[error("{registry} refused to let {credential} {action} {image}: {detail}")]
+    Unauthorized {
+        registry: String,
+        image: String,
+        action: &'static str,
+        /// The credential source's name, e.g. `REGISTRY_USERNAME/REGISTRY_PASSWORD`.
+        credential: String,
+        detail: String,
+    },
+
+    /// An unexpected status or body from the registry.
+    #[error("{registry}: {context}: {detail}")]
+    Registry {
+        registry: String,
+        context: String,
+        detail: String,
+    },
+
+    /// No HTTP answer at all (connection refused, reset, timeout).
+    #[error("cannot reach {registry} ({context}): {detail}")]
+    Transport {
+        registry: String,
+        context: String,
+        detail: String,
+    },
+
+    /// Bytes whose sha256 is not what the registry or the user said.
+    #[error("{reference}: digest mismatch: {detail}")]
+    DigestMismatch { reference: String, detail: String },
+
+    #[error("{reference}: manifest is larger than 4 MiB ({size}); refusing it")]
+    TooLarge { reference: String, size: String },
+
+    /// Plain http to a non-loopback host without `--insecure`.
+    #[error("refusing plain http to {url}: use https or pass --insecure")]
+    Insecure { url: String },
+
+    /// `--expect-current` did not hold; nothing was changed.
+    #[error("{reference} points at {current}, not the expected {expected}; nothing was changed")]
+    NotExpected {
+        reference: String,
+        current: String,
+        expected: String,
+    },
+
+    #[error(transparent)]
+    Move(#[from] MoveError),
+
+    /// Some independent requests failed (each already reported on stderr).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl HasCode for Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::Common(e) => e.code(),
+            Error::Reference(_)
+            | Error::Credentials(_)
+            | Error::Usage(_)
+            | Error::Insecure { .. } => Code::Usage,
+            Error::NotFound { .. }
+            | Error::Missing(_)
+            | Error::Unauthorized { .. }
+            | Error::Registry { .. }
+            | Error::Transport { .. }
+            | Error::DigestMismatch { .. }
+            | Error::TooLarge { .. }
+            | Error::NotExpected { .. }
+            | Error::Move(_)
+            | Error::Failed(_) => Code::Failed,
+        }
+    }
+}
+
+impl Error {
+    /// True when the error means "this tag or digest does not exist".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+}

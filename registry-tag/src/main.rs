@@ -1,0 +1,5 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    common::exit::main("registry-tag", registry_tag::run)
+}

@@ -1,0 +1,24 @@
+//! The tag record (DESIGN.md "Records"), shared with `rollback-latest`.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"image","tag","digest","previous","source","changed"}`; one per tag
+/// resolved, listed or moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagRecord {
+    /// The image as written by the user, without tag or digest.
+    pub image: String,
+    pub tag: String,
+    /// What the tag points at now (for a dry run: what it would point at).
+    pub digest: String,
+    /// What the tag pointed at before a move; `null` when it did not exist
+    /// or nothing was moved.
+    pub previous: Option<String>,
+    /// The tag or digest the tag was moved to; `null` for a resolve or list.
+    pub source: Option<String>,
+    /// Whether this run changed the tag.
+    pub changed: bool,
+    /// Present and true only on `--dry-run` records: nothing was changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}

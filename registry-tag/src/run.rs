@@ -1,0 +1,336 @@
+//! The command line: resolve, list or move, records on stdout, people's
+//! lines on stderr, a step summary under GitHub Actions.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use common::ci::{markdown_cell, GithubActions};
+use common::jsonl::{self, RecordWriter, Records};
+use common::term::{note, say, Style};
+use common::Code;
+use serde::Deserialize;
+
+use crate::manifest::short;
+use crate::plan::{plan, Intent, Move, Plan};
+use crate::reference::{check_digest, Image, Reference};
+use crate::{Cli, Client, Credentials, Error, Options, TagRecord};
+
+const TOOL: &str = "registry-tag";
+
+/// One move request on stdin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    image: String,
+    source: String,
+    tag: String,
+}
+
+pub fn run(cli: Cli) -> Result<Code, Error> {
+    let ci = GithubActions::from_env();
+    let credentials = Credentials::from_env();
+    // Masks go out before anything else, even before a usage error.
+    let client = Client::new(
+        Options {
+            insecure: cli.insecure,
+            timeout: Duration::from_secs(cli.timeout),
+            ..Options::default()
+        },
+        credentials.clone(),
+    )
+    .with_ci(ci.clone());
+    credentials.check()?;
+    if let Some(expected) = &cli.expect_current {
+        check_digest(expected).map_err(|e| Error::Usage(format!("--expect-current: {e}")))?;
+    }
+    let mut out = RecordWriter::stdout();
+    let tool = Tool {
+        client,
+        ci,
+        style: Style::for_stderr(),
+        dry_run: cli.dry_run,
+        atomic: cli.atomic,
+        expect_current: cli.expect_current.clone(),
+    };
+
+    if let Some(image) = &cli.list {
+        return tool.list(&Image::parse(image)?, &mut out);
+    }
+    match &cli.reference {
+        Some(reference) if cli.new_tags.is_empty() => {
+            if cli.atomic || cli.dry_run || cli.expect_current.is_some() {
+                return Err(Error::Usage(
+                    "--atomic, --dry-run and --expect-current apply to moves: give NEWTAG... or requests on stdin".into(),
+                ));
+            }
+            tool.resolve(&Reference::parse(reference)?, &mut out)
+        }
+        Some(reference) => {
+            let source = Reference::parse(reference)?;
+            let moves = cli
+                .new_tags
+                .iter()
+                .map(|tag| Move::new(source.image.clone(), source.target_str(), tag))
+                .collect::<Result<Vec<_>, _>>()?;
+            tool.moves(moves, &mut out)
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                return Err(Error::Usage(
+                    "nothing to do: give IMAGE:TAG, IMAGE:SRC NEWTAG..., --list IMAGE, or move requests on stdin (see --help)".into(),
+                ));
+            }
+            let moves = read_requests()?;
+            if moves.is_empty() {
+                return Err(Error::Usage("stdin held no move requests".into()));
+            }
+            tool.moves(moves, &mut out)
+        }
+    }
+}
+
+/// Every request line, read and checked before anything moves.
+fn read_requests() -> Result<Vec<Move>, Error> {
+    let (reader, source_name) = jsonl::open(None)?;
+    let mut records = Records::<_, Request>::new(reader, source_name.clone());
+    let mut moves = Vec::new();
+    while let Some(request) = records.next() {
+        let request = request?;
+        let line = records.line();
+        let input = |message: String| common::Error::Input {
+            source_name: source_name.clone(),
+            line,
+            message,
+        };
+        let image = Image::parse(&request.image).map_err(|e| input(e.to_string()))?;
+        let mv =
+            Move::new(image, &request.source, &request.tag).map_err(|e| input(e.to_string()))?;
+        moves.push(mv);
+    }
+    Ok(moves)
+}
+
+#[derive(Debug)]
+struct Tool {
+    client: Client,
+    ci: GithubActions,
+    style: Style,
+    dry_run: bool,
+    atomic: bool,
+    expect_current: Option<String>,
+}
+
+impl Tool {
+    fn resolve(
+        &self,
+        reference: &Reference,
+        out: &mut RecordWriter<std::io::Stdout>,
+    ) -> Result<Code, Error> {
+        let resolved = self
+            .client
+            .resolve(reference)
+            .inspect_err(|e| self.annotate(e))?;
+        out.write(&TagRecord {
+            image: reference.image.name.clone(),
+            tag: reference.target_str().to_string(),
+            digest: resolved.digest,
+            previous: None,
+            source: None,
+            changed: false,
+            dry_run: false,
+        })?;
+        Ok(Code::Ok)
+    }
+
+    fn list(&self, image: &Image, out: &mut RecordWriter<std::io::Stdout>) -> Result<Code, Error> {
+        let tags = self
+            .client
+            .list_tags(image)
+            .inspect_err(|e| self.annotate(e))?;
+        for tag in tags {
+            let reference = image.tag(&tag)?;
+            match self.client.resolve_optional(&reference)? {
+                Some(resolved) => out.write(&TagRecord {
+                    image: image.name.clone(),
+                    tag,
+                    digest: resolved.digest,
+                    previous: None,
+                    source: None,
+                    changed: false,
+                    dry_run: false,
+                })?,
+                // Deleted between the listing and the HEAD.
+                None => note(TOOL, &format!("{reference} vanished while listing")),
+            }
+        }
+        Ok(Code::Ok)
+    }
+
+    fn moves(
+        &self,
+        moves: Vec<Move>,
+        out: &mut RecordWriter<std::io::Stdout>,
+    ) -> Result<Code, Error> {
+        let intent = if self.dry_run {
+            Intent::DryRun
+        } else {
+            Intent::Move
+        };
+        let mut summary = Vec::new();
+        let result = if self.atomic {
+            let planned = plan(&self.client, moves, intent).inspect_err(|e| self.annotate(e));
+            match planned {
+                Ok(planned) => self.carry_out(&planned, out, &mut summary),
+                Err(e) => Err(e),
+            }
+        } else {
+            // Independent moves: one failure is reported and the rest go on.
+            let total = moves.len();
+            let mut failed = 0;
+            for mv in moves {
+                let outcome = plan(&self.client, vec![mv], intent)
+                    .and_then(|planned| self.carry_out(&planned, out, &mut summary));
+                match outcome {
+                    Ok(_) => {}
+                    Err(Error::Common(e)) => return Err(Error::Common(e)),
+                    Err(e) if total == 1 => {
+                        self.annotate(&e);
+                        summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
+                        self.write_summary(&summary)?;
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        self.annotate(&e);
+                        note(TOOL, &self.style.bad(&e.to_string()));
+                        summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                Err(Error::Failed(format!("{failed} of {total} moves failed")))
+            } else {
+                Ok(Code::Ok)
+            }
+        };
+        if let Err(e) = &result {
+            if self.atomic {
+                summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
+            }
+        }
+        self.write_summary(&summary)?;
+        result
+    }
+
+    /// Applies (or, dry, shows) one plan, writing records and human lines.
+    fn carry_out(
+        &self,
+        planned: &Plan,
+        out: &mut RecordWriter<std::io::Stdout>,
+        summary: &mut Vec<String>,
+    ) -> Result<Code, Error> {
+        if self.dry_run {
+            if let Some(expected) = &self.expect_current {
+                planned.check_expect_current(expected)?;
+            }
+            for record in planned.dry_run_records() {
+                let line = if record.previous.as_deref() == Some(record.digest.as_str()) {
+                    format!(
+                        "{}:{} already at {} (dry run)",
+                        record.image,
+                        record.tag,
+                        short(&record.digest)
+                    )
+                } else {
+                    format!(
+                        "would move {}:{} → {} (now {})",
+                        record.image,
+                        record.tag,
+                        short(&record.digest),
+                        record.previous.as_deref().map_or("absent", short)
+                    )
+                };
+                note(TOOL, &line);
+                summary.push(summary_row(&record, "would move"));
+                out.write(&record)?;
+            }
+            return Ok(Code::Ok);
+        }
+        match planned.apply(&self.client, self.expect_current.as_deref()) {
+            Ok(records) => {
+                for record in &records {
+                    self.human_line(record);
+                    summary.push(summary_row(
+                        record,
+                        if record.changed { "moved" } else { "unchanged" },
+                    ));
+                    out.write(record)?;
+                }
+                Ok(Code::Ok)
+            }
+            Err(e) => {
+                for record in &e.records {
+                    summary.push(summary_row(record, "final state"));
+                    out.write(record)?;
+                }
+                Err(Error::Move(e))
+            }
+        }
+    }
+
+    fn human_line(&self, record: &TagRecord) {
+        let line = if record.changed {
+            format!(
+                "{} {}:{} → {} (was {})",
+                self.style.good("moved"),
+                record.image,
+                record.tag,
+                short(&record.digest),
+                record.previous.as_deref().map_or("a new tag", short)
+            )
+        } else {
+            format!(
+                "{}:{} already at {} (unchanged)",
+                record.image,
+                record.tag,
+                short(&record.digest)
+            )
+        };
+        say(&format!("{TOOL}: {line}"));
+    }
+
+    fn annotate(&self, error: &Error) {
+        self.ci.error(TOOL, &error.to_string());
+    }
+
+    fn write_summary(&self, rows: &[String]) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut md = String::from(
+            "### registry-tag\n\n| image | tag | digest | previous | |\n|---|---|---|---|---|\n",
+        );
+        for row in rows.iter().filter(|r| r.starts_with('|')) {
+            md.push_str(row);
+            md.push('\n');
+        }
+        for row in rows.iter().filter(|r| !r.starts_with('|')) {
+            md.push('\n');
+            md.push_str(row);
+            md.push('\n');
+        }
+        self.ci.append_summary(&md)?;
+        Ok(())
+    }
+}
+
+fn summary_row(record: &TagRecord, what: &str) -> String {
+    format!(
+        "| {} | {} | `{}` | `{}` | {} |",
+        markdown_cell(&record.image),
+        markdown_cell(&record.tag),
+        short(&record.digest),
+        record.previous.as_deref().map_or("—", short),
+        what
+    )
+}
