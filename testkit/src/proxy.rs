@@ -1,1 +1,266 @@
-//! A counting, latency-adding, fault-injecting HTTP proxy.
+//! A counting, slowing, failing HTTP proxy in front of a registry (or any
+//! loopback server): every request is recorded by method and path, may be
+//! delayed, and chosen requests can be failed deterministically ("the 1st
+//! and later PUTs to `/v2/app/manifests/b` answer 500").
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A failure injected into matching requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// `GET`, `HEAD`, `PUT`, …
+    pub method: String,
+    /// The request path (without query) must end with this.
+    pub path_suffix: String,
+    /// The first matching request that fails (1-based).
+    pub nth: usize,
+    /// How many matching requests fail from `nth` on; `None` for all of them.
+    pub times: Option<usize>,
+    /// Status answered instead of forwarding (the request never reaches upstream).
+    pub status: u16,
+    /// A `Retry-After` (seconds) to send with it.
+    pub retry_after: Option<u32>,
+}
+
+impl Fault {
+    /// Every matching request from the `nth` on answers `status`.
+    pub fn status(method: &str, path_suffix: &str, nth: usize, status: u16) -> Fault {
+        Fault {
+            method: method.to_string(),
+            path_suffix: path_suffix.to_string(),
+            nth,
+            times: None,
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// Only `times` matching requests fail.
+    pub fn times(mut self, times: usize) -> Fault {
+        self.times = Some(times);
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u32) -> Fault {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    log: Vec<(String, String)>,
+    faults: Vec<(Fault, usize)>,
+}
+
+/// The running proxy; stops on drop.
+pub struct Proxy {
+    server: Arc<tiny_http::Server>,
+    threads: Vec<JoinHandle<()>>,
+    state: Arc<Mutex<State>>,
+    latency_ms: Arc<AtomicU64>,
+    port: u16,
+}
+
+impl Proxy {
+    /// A proxy on a free loopback port forwarding to `upstream` (`http://127.0.0.1:PORT`).
+    pub fn start(upstream: &str) -> Proxy {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the proxy"));
+        let port = server.server_addr().to_ip().expect("an IP listener").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let latency_ms = Arc::new(AtomicU64::new(0));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let threads = (0..4)
+            .map(|_| {
+                let (server, state, latency_ms, agent) =
+                    (server.clone(), state.clone(), latency_ms.clone(), agent.clone());
+                let upstream = upstream.trim_end_matches('/').to_string();
+                std::thread::spawn(move || {
+                    while let Ok(request) = server.recv() {
+                        handle(request, &upstream, &agent, &state, &latency_ms);
+                    }
+                })
+            })
+            .collect();
+        Proxy {
+            server,
+            threads,
+            state,
+            latency_ms,
+            port,
+        }
+    }
+
+    /// Adds `latency` before each request is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency_ms.store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        self.state.lock().expect("lock").faults.push((fault, 0));
+    }
+
+    /// `127.0.0.1:PORT`, to use as the registry part of a reference.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
+    /// Every request so far as (method, path with query).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.state.lock().expect("lock").log.clone()
+    }
+
+    /// How many requests so far.
+    pub fn count(&self) -> usize {
+        self.state.lock().expect("lock").log.len()
+    }
+
+    /// Forgets the requests seen so far (faults and their counts stay).
+    pub fn reset_counts(&self) {
+        self.state.lock().expect("lock").log.clear();
+    }
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+];
+
+fn handle(
+    mut request: tiny_http::Request,
+    upstream: &str,
+    agent: &ureq::Agent,
+    state: &Mutex<State>,
+    latency_ms: &AtomicU64,
+) {
+    let method = request.method().as_str().to_ascii_uppercase();
+    let url = request.url().to_string();
+    let path = url.split('?').next().unwrap_or(&url).to_string();
+    let fault = {
+        let mut state = state.lock().expect("lock");
+        state.log.push((method.clone(), url.clone()));
+        let mut chosen = None;
+        for (fault, seen) in state.faults.iter_mut() {
+            if fault.method == method && path.ends_with(&fault.path_suffix) {
+                *seen += 1;
+                let active = *seen >= fault.nth && fault.times.map_or(true, |t| *seen - fault.nth < t);
+                if active && chosen.is_none() {
+                    chosen = Some(fault.clone());
+                }
+            }
+        }
+        chosen
+    };
+    let latency = latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        std::thread::sleep(Duration::from_millis(latency));
+    }
+    let mut body = Vec::new();
+    let _ = request.as_reader().read_to_end(&mut body);
+    if let Some(fault) = fault {
+        let mut response = tiny_http::Response::from_string(format!(
+            r#"{{"errors":[{{"code":"UNKNOWN","message":"testkit proxy: injected {}"}}]}}"#,
+            fault.status
+        ))
+        .with_status_code(fault.status)
+        .with_header(header("Content-Type", "application/json"));
+        if let Some(seconds) = fault.retry_after {
+            response.add_header(header("Retry-After", &seconds.to_string()));
+        }
+        let _ = request.respond(response);
+        return;
+    }
+    let mut builder = ureq::http::Request::builder()
+        .method(method.as_str())
+        .uri(format!("{upstream}{url}"));
+    for h in request.headers() {
+        let name = h.field.as_str().as_str();
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            builder = builder.header(name, h.value.as_str());
+        }
+    }
+    let forwarded = builder
+        .body(body)
+        .map_err(|e| e.to_string())
+        .and_then(|req| agent.run(req).map_err(|e| e.to_string()));
+    let mut upstream_response = match forwarded {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = request.respond(tiny_http::Response::from_string(format!("testkit proxy: {e}")).with_status_code(502));
+            return;
+        }
+    };
+    let status = upstream_response.status().as_u16();
+    let headers: Vec<tiny_http::Header> = upstream_response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            let n = name.as_str();
+            n == "content-length" || !HOP_BY_HOP.contains(&n)
+        })
+        .filter_map(|(name, value)| tiny_http::Header::from_bytes(name.as_str(), value.as_bytes()).ok())
+        .collect();
+    let data = if method == "HEAD" {
+        Vec::new()
+    } else {
+        upstream_response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap_or_default()
+    };
+    let length = data.len();
+    let mut response = tiny_http::Response::new(
+        tiny_http::StatusCode(status),
+        Vec::new(),
+        std::io::Cursor::new(data),
+        Some(length),
+        None,
+    );
+    // Content-Length from upstream sets the length (a HEAD's is the manifest's size).
+    for h in headers {
+        response.add_header(h);
+    }
+    let _ = request.respond(response);
+}
+
+fn header(name: &str, value: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(name, value).expect("valid header")
+}

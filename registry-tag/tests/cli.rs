@@ -1,1 +1,0 @@
-//! End-to-end tests against a real docker-registry (filled in below).

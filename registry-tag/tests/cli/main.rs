@@ -1,0 +1,11 @@
+//! End-to-end tests: the built `registry-tag` binary against a real
+//! `docker-registry` (distribution 2.8) on a free loopback port with
+//! temporary storage, behind htpasswd or token auth and a counting/fault
+//! proxy where a test needs them.
+
+mod support;
+
+mod atomic;
+mod auth;
+mod resolve;
+mod retag;
