@@ -138,9 +138,14 @@ impl fmt::Display for Sha {
     }
 }
 
+/// Longest duration any flag takes: a canary that needs longer is not
+/// updating, and it keeps deadline arithmetic far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 fn positive_duration(text: &str) -> Result<Duration, String> {
     match duration::parse(text)? {
         d if d.is_zero() => Err(format!("{text:?} is zero; give a positive duration")),
+        d if d > MAX_DURATION => Err(format!("{text:?} is longer than 24h")),
         d => Ok(d),
     }
 }
@@ -237,6 +242,8 @@ mod tests {
         for args in [
             &["--sha", "xyz"][..],
             &["--sha", "4c1d56e", "--timeout", "0s"],
+            &["--sha", "4c1d56e", "--timeout", "25h"],
+            &["--sha", "4c1d56e", "--timeout", "18446744073709551615"],
             &["--sha", "4c1d56e", "--interval", "soon"],
             &["--sha", "4c1d56e", "--field", "sha"],
             &["--sha", "4c1d56e", "--path", "health"],

@@ -389,8 +389,19 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
         "{summary}"
     );
 
-    // Masks come first, then progress at most once per interval.
-    assert!(done.stderr.starts_with("::add-mask::"), "{}", done.stderr);
+    // Each token is masked before anything is said about its tenant; then
+    // progress comes at most once per interval.
+    let lines: Vec<&str> = done.stderr.lines().collect();
+    for (i, name) in ["canary-ok", "canary-stuck"].into_iter().enumerate() {
+        let mask = format!("::add-mask::{}", fleet.token(i));
+        let masked = lines.iter().position(|l| *l == mask);
+        let named = lines.iter().position(|l| l.contains(name));
+        assert!(
+            masked.is_some() && masked < named,
+            "{name} is not masked first:\n{}",
+            done.stderr
+        );
+    }
     assert_tokens_hidden(&fleet, &done.stderr);
     let progress = done
         .stderr
@@ -723,9 +734,10 @@ fn malformed_input_names_the_line_and_exits_2() {
         assert_eq!(done.stderr.lines().count(), 1, "one line: {}", done.stderr);
         assert_tokens_hidden(&fleet, &done.stderr);
     }
-    // Plain http to a non-loopback host is allowed with --insecure; the
-    // tenant then fails to resolve and the run times out instead.
-    let insecure = r#"{"name":"far","url":"http://canary.invalid","token":"t"}"#.to_string() + "\n";
+    // Plain http to a non-loopback host is allowed with --insecure. 0.0.0.0
+    // is not a loopback address, yet connecting to it stays on this machine
+    // (and is refused), so the run times out instead.
+    let insecure = r#"{"name":"far","url":"http://0.0.0.0:1","token":"t"}"#.to_string() + "\n";
     let done = run(
         &[
             "--sha",
@@ -742,7 +754,7 @@ fn malformed_input_names_the_line_and_exits_2() {
     assert_eq!(done.code, 1, "{}", done.stderr);
     line_starting(
         &done.stderr,
-        "timed out after 1s: 1 of 1 tenant(s) never reported 4c1d56e: far (",
+        "timed out after 1s: 1 of 1 tenant(s) never reported 4c1d56e: far (connection refused)",
     );
 }
 
@@ -808,6 +820,30 @@ fn zero_tenants_is_never_success() {
         done.elapsed
     );
     line_starting(&done.stderr, "no tenants on stdin within 1s");
+}
+
+#[test]
+fn stdin_still_open_at_the_timeout_is_a_timeout() {
+    // Every tenant read so far is ready, but the list never ended: more
+    // tenants may be missing, so this does not pass.
+    let fleet = fleet(vec![tenant("canary", NEW)]);
+    let mut wait = Running::start(
+        &["--sha", NEW7, "--interval", "100ms", "--timeout", "1s"],
+        &[],
+    );
+    wait.send(&fleet.tenant_lines());
+    assert_eq!(names(&[wait.next_record()]), ["canary"]);
+    let done = wait.exit_with_stdin_open();
+    assert_eq!(done.code, 1, "{}", done.stderr);
+    assert!(
+        done.elapsed < Duration::from_secs(1) + SLACK,
+        "{:?}",
+        done.elapsed
+    );
+    assert_eq!(
+        line_starting(&done.stderr, "timed out"),
+        "canary-wait: timed out after 1s: all 1 tenant(s) read so far report 4c1d56e; stdin was still open"
+    );
 }
 
 #[test]
