@@ -52,15 +52,7 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let started = Instant::now();
-    let request_timeout = cli.poll_timeout();
-    let prober = probe::Prober {
-        agent: common::http::agent(TOOL, env!("CARGO_PKG_VERSION"), request_timeout),
-        sha: cli.sha.clone(),
-        path: cli.path.clone(),
-        field: cli.field.clone(),
-        auth: cli.auth,
-        request_timeout,
-    };
+    let prober = probe::Prober::new(&cli);
     let (reader, source_name) = common::jsonl::open(None)?;
     let (events_tx, events) = mpsc::channel();
     let reader_events = events_tx.clone();

@@ -7,8 +7,8 @@ use common::ci::neutralize;
 use common::Tenant;
 use serde_json::Value;
 
-use crate::cli::Sha;
-use crate::duration;
+use crate::cli::{Cli, Sha};
+use crate::{duration, TOOL};
 
 /// Largest response body read from a version endpoint.
 const MAX_BODY_BYTES: u64 = 64 * 1024;
@@ -18,26 +18,39 @@ const SNIPPET_CHARS: usize = 80;
 /// How to poll: the same for every tenant.
 #[derive(Debug)]
 pub struct Prober {
-    pub agent: ureq::Agent,
-    pub sha: Sha,
-    pub path: String,
-    pub field: String,
-    pub auth: bool,
-    pub request_timeout: Duration,
+    agent: ureq::Agent,
+    sha: Sha,
+    path: String,
+    field: String,
+    auth: bool,
+    request_timeout: Duration,
 }
 
 /// The outcome of one poll. The text is safe to print: untrusted parts are
 /// neutralised and truncated, and it never holds the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
-    /// The tenant reports the expected build; the text is the value it reports.
-    Ready(String),
+    /// The tenant reports the expected build.
+    Ready,
     /// Not yet; the text says what it reported instead (`reports 1a2b3c4`,
     /// `connection refused`, `HTTP 503: …`).
     Waiting(String),
 }
 
 impl Prober {
+    /// One agent for the whole run, its timeout the per-poll limit.
+    pub fn new(cli: &Cli) -> Prober {
+        let request_timeout = cli.poll_timeout();
+        Prober {
+            agent: common::http::agent(TOOL, env!("CARGO_PKG_VERSION"), request_timeout),
+            sha: cli.sha.clone(),
+            path: cli.path.clone(),
+            field: cli.field.clone(),
+            auth: cli.auth,
+            request_timeout,
+        }
+    }
+
     pub fn poll(&self, tenant: &Tenant) -> Observation {
         let mut request = self
             .agent
@@ -91,7 +104,7 @@ impl Prober {
         match document.pointer(&self.field) {
             None => Observation::Waiting(format!("no {field} in{}", snippet(" ", body))),
             Some(Value::String(reported)) if self.sha.is_reported_by(reported) => {
-                Observation::Ready(shown(reported))
+                Observation::Ready
             }
             Some(Value::String(reported)) if reported.trim().is_empty() => {
                 Observation::Waiting(format!("reports an empty {field}"))
@@ -143,16 +156,11 @@ fn snippet(prefix: &str, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn prober(field: &str) -> Prober {
-        Prober {
-            agent: common::http::agent("canary-wait", "test", Duration::from_secs(1)),
-            sha: Sha::parse("4c1d56e").unwrap(),
-            path: "/health".to_string(),
-            field: field.to_string(),
-            auth: false,
-            request_timeout: Duration::from_secs(1),
-        }
+        let cli = Cli::try_parse_from(["canary-wait", "--sha", "4c1d56e", "--field", field]);
+        Prober::new(&cli.expect("valid flags"))
     }
 
     #[test]
@@ -160,7 +168,7 @@ mod tests {
         let p = prober("/sha");
         assert_eq!(
             p.judge(r#"{"status":"ok","sha":"4C1D56E9F00"}"#),
-            Observation::Ready("4C1D56E9F00".into())
+            Observation::Ready
         );
         assert_eq!(
             p.judge(r#"{"status":"ok","sha":"1a2b3c4"}"#),
@@ -169,7 +177,7 @@ mod tests {
         let nested = prober("/build/git_sha");
         assert_eq!(
             nested.judge(r#"{"build":{"git_sha":"4c1d56e"}}"#),
-            Observation::Ready("4c1d56e".into())
+            Observation::Ready
         );
     }
 

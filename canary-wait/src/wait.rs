@@ -166,14 +166,12 @@ impl Waiter {
                 entry.in_flight = false;
                 match observation {
                     Observation::Waiting(text) => entry.last = text,
-                    Observation::Ready(reported) => {
+                    // Said once per interval in the progress line, not here:
+                    // a fleet updating together would flood the log.
+                    Observation::Ready => {
                         entry.ready = true;
                         self.ready += 1;
                         self.out.write(&entry.record)?;
-                        let after = human(self.started.elapsed());
-                        let line =
-                            format!("{} ready, reports {reported} (after {after})", entry.label);
-                        note(TOOL, &self.style.good(&line));
                     }
                 }
                 Ok(())

@@ -318,10 +318,7 @@ fn tenants_are_emitted_as_they_become_ready_in_order_of_readiness() {
     let done = wait.finish();
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(done.records.is_empty(), "{:?}", done.records);
-    for name in ["canary-a", "canary-b", "canary-c"] {
-        line_starting(&done.stderr, &format!("{name} ready, reports {NEW}"));
-    }
-    line_starting(&done.stderr, "all 3 tenant(s) report 4c1d56e");
+    line_starting(&done.stderr, "all 3 tenant(s) report 4c1d56e (after ");
     assert_tokens_hidden(&fleet, &done.stderr);
 }
 
@@ -397,7 +394,7 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
         let masked = lines.iter().position(|l| *l == mask);
         let named = lines.iter().position(|l| l.contains(name));
         assert!(
-            masked.is_some() && masked < named,
+            masked.is_some() && named.is_none_or(|named| masked < Some(named)),
             "{name} is not masked first:\n{}",
             done.stderr
         );
