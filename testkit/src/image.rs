@@ -82,7 +82,10 @@ impl Pusher {
     }
 
     pub fn basic(mut self, user: &str, password: &str) -> Pusher {
-        self.auth = Auth::Basic(format!("Basic {}", base64_std(format!("{user}:{password}").as_bytes())));
+        self.auth = Auth::Basic(format!(
+            "Basic {}",
+            base64_std(format!("{user}:{password}").as_bytes())
+        ));
         self
     }
 
@@ -95,7 +98,9 @@ impl Pusher {
         match &self.auth {
             Auth::None => None,
             Auth::Basic(header) => Some(header.clone()),
-            Auth::Tokens(signer) => Some(format!("Bearer {}", signer.token(repo, &["pull", "push"]))),
+            Auth::Tokens(signer) => {
+                Some(format!("Bearer {}", signer.token(repo, &["pull", "push"])))
+            }
         }
     }
 
@@ -154,7 +159,9 @@ impl Pusher {
     /// Pushes the blobs of one platform image and returns its manifest
     /// (not yet pushed under any tag).
     fn platform_manifest(&self, repo: &str, kind: Kind, seed: &str, arch: &str) -> Pushed {
-        let layer = format!("testkit layer {seed} {arch}\n").repeat(16).into_bytes();
+        let layer = format!("testkit layer {seed} {arch}\n")
+            .repeat(16)
+            .into_bytes();
         let layer_digest = self.push_blob(repo, &layer);
         let config = serde_json::to_vec(&json!({
             "architecture": arch,
@@ -186,12 +193,19 @@ impl Pusher {
     /// Uploads a blob (POST to start, PUT with the digest to finish).
     pub fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = sha256_digest(bytes);
-        let mut start = self.agent.post(format!("{}/v2/{repo}/blobs/uploads/", self.base));
+        let mut start = self
+            .agent
+            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base));
         if let Some(auth) = self.authorization(repo) {
             start = start.header("Authorization", auth);
         }
         let resp = start.send_empty().expect("start blob upload");
-        assert_eq!(resp.status().as_u16(), 202, "start blob upload to {repo}: {}", describe(resp));
+        assert_eq!(
+            resp.status().as_u16(),
+            202,
+            "start blob upload to {repo}: {}",
+            describe(resp)
+        );
         let location = resp
             .headers()
             .get("location")
@@ -213,7 +227,12 @@ impl Pusher {
             put = put.header("Authorization", auth);
         }
         let resp = put.send(bytes).expect("finish blob upload");
-        assert_eq!(resp.status().as_u16(), 201, "finish blob upload to {repo}: {}", describe(resp));
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "finish blob upload to {repo}: {}",
+            describe(resp)
+        );
         digest
     }
 
@@ -227,7 +246,12 @@ impl Pusher {
             put = put.header("Authorization", auth);
         }
         let resp = put.send(bytes).expect("put manifest");
-        assert_eq!(resp.status().as_u16(), 201, "put manifest {repo}:{reference}: {}", describe(resp));
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "put manifest {repo}:{reference}: {}",
+            describe(resp)
+        );
     }
 
     /// What `repo:reference` points at now (HEAD with every manifest type

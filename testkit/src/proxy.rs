@@ -80,8 +80,12 @@ impl Proxy {
             .into();
         let threads = (0..4)
             .map(|_| {
-                let (server, state, latency_ms, agent) =
-                    (server.clone(), state.clone(), latency_ms.clone(), agent.clone());
+                let (server, state, latency_ms, agent) = (
+                    server.clone(),
+                    state.clone(),
+                    latency_ms.clone(),
+                    agent.clone(),
+                );
                 let upstream = upstream.trim_end_matches('/').to_string();
                 std::thread::spawn(move || {
                     while let Ok(request) = server.recv() {
@@ -101,7 +105,8 @@ impl Proxy {
 
     /// Adds `latency` before each request is answered.
     pub fn set_latency(&self, latency: Duration) {
-        self.latency_ms.store(latency.as_millis() as u64, Ordering::SeqCst);
+        self.latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn add_fault(&self, fault: Fault) {
@@ -135,7 +140,9 @@ impl Proxy {
 
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Proxy").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Proxy")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -179,7 +186,8 @@ fn handle(
         for (fault, seen) in state.faults.iter_mut() {
             if fault.method == method && path.ends_with(&fault.path_suffix) {
                 *seen += 1;
-                let active = *seen >= fault.nth && fault.times.map_or(true, |t| *seen - fault.nth < t);
+                let active =
+                    *seen >= fault.nth && fault.times.is_none_or(|t| *seen - fault.nth < t);
                 if active && chosen.is_none() {
                     chosen = Some(fault.clone());
                 }
@@ -222,7 +230,10 @@ fn handle(
     let mut upstream_response = match forwarded {
         Ok(r) => r,
         Err(e) => {
-            let _ = request.respond(tiny_http::Response::from_string(format!("testkit proxy: {e}")).with_status_code(502));
+            let _ = request.respond(
+                tiny_http::Response::from_string(format!("testkit proxy: {e}"))
+                    .with_status_code(502),
+            );
             return;
         }
     };
@@ -234,7 +245,9 @@ fn handle(
             let n = name.as_str();
             n == "content-length" || !HOP_BY_HOP.contains(&n)
         })
-        .filter_map(|(name, value)| tiny_http::Header::from_bytes(name.as_str(), value.as_bytes()).ok())
+        .filter_map(|(name, value)| {
+            tiny_http::Header::from_bytes(name.as_str(), value.as_bytes()).ok()
+        })
         .collect();
     let data = if method == "HEAD" {
         Vec::new()

@@ -25,7 +25,8 @@ pub const PASSWORD: &str = "Pr0mote-Secret-7d1f";
 /// `htpasswd -nbB -C 4 ci-pusher Pr0mote-Secret-7d1f`, computed once:
 /// docker-registry accepts only bcrypt entries, and a fixed line spares the
 /// tests both the `htpasswd` binary and a bcrypt implementation.
-const HTPASSWD_LINE: &str = "ci-pusher:$2y$04$QLuIRjKVW0joRB3bkawo7.G5hrN5S4rh/iNaTBjtqh8fX1z8Hn16m";
+const HTPASSWD_LINE: &str =
+    "ci-pusher:$2y$04$QLuIRjKVW0joRB3bkawo7.G5hrN5S4rh/iNaTBjtqh8fX1z8Hn16m";
 
 /// How the registry authenticates.
 #[derive(Debug, Clone)]
@@ -201,4 +202,3 @@ http:
     }
     yaml
 }
-

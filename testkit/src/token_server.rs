@@ -76,7 +76,13 @@ impl Signer {
 
     /// A token granting `actions` on `repository`, valid for five minutes.
     pub fn token(&self, repository: &str, actions: &[&str]) -> String {
-        self.token_for(None, &[(repository.to_string(), actions.iter().map(|a| a.to_string()).collect())])
+        self.token_for(
+            None,
+            &[(
+                repository.to_string(),
+                actions.iter().map(|a| a.to_string()).collect(),
+            )],
+        )
     }
 
     fn token_for(&self, subject: Option<&str>, access: &[(String, Vec<String>)]) -> String {
@@ -130,15 +136,35 @@ impl TokenServer {
         let cert = dir.join("cert.pem");
         openssl(
             &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-                "-subj", "/CN=testkit-token-server",
-                "-keyout", &key.display().to_string(),
-                "-out", &cert.display().to_string(),
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=testkit-token-server",
+                "-keyout",
+                &key.display().to_string(),
+                "-out",
+                &cert.display().to_string(),
             ],
             b"",
         );
-        let der = openssl(&["x509", "-in", &cert.display().to_string(), "-outform", "DER"], b"");
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the token server"));
+        let der = openssl(
+            &[
+                "x509",
+                "-in",
+                &cert.display().to_string(),
+                "-outform",
+                "DER",
+            ],
+            b"",
+        );
+        let server =
+            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the token server"));
         let port = server.server_addr().to_ip().expect("an IP listener").port();
         let signer = Signer {
             key,
@@ -154,8 +180,12 @@ impl TokenServer {
         let requests = Arc::new(AtomicUsize::new(0));
         let grants = Arc::new(Mutex::new(Vec::new()));
         let thread = {
-            let (server, signer, requests, grants) =
-                (server.clone(), signer.clone(), requests.clone(), grants.clone());
+            let (server, signer, requests, grants) = (
+                server.clone(),
+                signer.clone(),
+                requests.clone(),
+                grants.clone(),
+            );
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
                     requests.fetch_add(1, Ordering::SeqCst);
@@ -198,7 +228,9 @@ impl TokenServer {
 
 impl std::fmt::Debug for TokenServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenServer").field("realm", &self.signer.realm).finish_non_exhaustive()
+        f.debug_struct("TokenServer")
+            .field("realm", &self.signer.realm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -263,7 +295,8 @@ fn answer(
     let mut access = Vec::new();
     for scope in &scopes {
         let mut parts = scope.splitn(3, ':');
-        let (Some("repository"), Some(name), Some(actions)) = (parts.next(), parts.next(), parts.next())
+        let (Some("repository"), Some(name), Some(actions)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
@@ -315,7 +348,11 @@ fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
         .read_to_end(&mut out)
         .expect("read openssl output");
     let mut err = String::new();
-    let _ = child.stderr.take().expect("piped stderr").read_to_string(&mut err);
+    let _ = child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut err);
     let status = child.wait().expect("wait for openssl");
     let _ = writer.join();
     assert!(status.success(), "openssl {} failed: {err}", args[0]);
@@ -327,13 +364,17 @@ const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_with(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
             out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
         if pad {
-            out.extend(std::iter::repeat('=').take(3 - chunk.len()));
+            out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
         }
     }
     out
@@ -404,7 +445,10 @@ mod tests {
         assert_eq!(base64_std(b"fo"), "Zm8=");
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
         assert_eq!(base64_decode("dTpw").unwrap(), b"u:p");
-        assert_eq!(percent_decode("repository%3Aa%2Fb%3Apull%2Cpush"), "repository:a/b:pull,push");
+        assert_eq!(
+            percent_decode("repository%3Aa%2Fb%3Apull%2Cpush"),
+            "repository:a/b:pull,push"
+        );
         assert_eq!(percent_decode("100%"), "100%");
     }
 }

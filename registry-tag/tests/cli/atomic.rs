@@ -1,1 +1,149 @@
+//! `--atomic`: nothing changes when a source is missing; a failed move undoes
+//! the moves before it; bad input changes nothing.
 
+use testkit::image::Kind;
+use testkit::proxy::{Fault, Proxy};
+use testkit::registry::Registry;
+
+use crate::support::{assert_code, Sandbox};
+
+fn request(host: &str, repo: &str, source: &str, tag: &str) -> String {
+    format!("{{\"image\":\"{host}/{repo}\",\"source\":\"{source}\",\"tag\":\"{tag}\"}}\n")
+}
+
+#[test]
+fn a_missing_source_changes_nothing() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let a_old = pusher.push("a", "latest", Kind::Oci, "a-old");
+    pusher.push("a", "staging-1", Kind::Oci, "a-new");
+    let b_old = pusher.push("b", "latest", Kind::Oci, "b-old");
+    let h = registry.host();
+    let stdin = request(&h, "a", "staging-1", "latest")
+        + &request(&h, "b", "staging-1", "latest")
+        + &request(&h, "c", "staging-1", "latest");
+    let out = Sandbox::new().run(&["--atomic"], &[], Some(&stdin));
+    assert_code(&out, 1);
+    assert!(
+        out.stderr
+            .contains(&format!("tag staging-1 not found in {h}/b")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("tag staging-1 not found in {h}/c")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_old.digest));
+    assert_eq!(pusher.digest_of("b", "latest"), Some(b_old.digest));
+}
+
+#[test]
+fn a_failed_second_move_undoes_the_first() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let a_old = pusher.push("a", "latest", Kind::OciIndex, "a-old");
+    let a_new = pusher.push("a", "staging-2", Kind::OciIndex, "a-new");
+    let b_old = pusher.push("b", "latest", Kind::DockerV2, "b-old");
+    pusher.push("b", "staging-2", Kind::DockerV2, "b-new");
+    let proxy = Proxy::start(&registry.url());
+    // The second manifest PUT (b:latest) fails every time it is tried.
+    proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 500));
+    let h = proxy.host();
+    let stdin = request(&h, "a", "staging-2", "latest") + &request(&h, "b", "staging-2", "latest");
+    let out = Sandbox::new().run(&["--atomic"], &[], Some(&stdin));
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains(&format!("moving {h}/b:latest failed")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("every tag is back at its previous digest"),
+        "{}",
+        out.stderr
+    );
+    // The first move did happen (a PUT of a's new manifest), and was undone.
+    let puts: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(m, _)| m == "PUT")
+        .collect();
+    assert!(
+        puts.iter()
+            .filter(|(_, p)| p.ends_with("/a/manifests/latest"))
+            .count()
+            == 2,
+        "{puts:?}"
+    );
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_old.digest.clone()));
+    assert_eq!(pusher.digest_of("b", "latest"), Some(b_old.digest.clone()));
+    assert_ne!(a_old.digest, a_new.digest);
+    // The records tell each tag's final state.
+    let records = out.records();
+    assert_eq!(records.len(), 2, "{}", out.stdout);
+    assert_eq!(records[0]["digest"], a_old.digest.as_str());
+    assert_eq!(records[1]["digest"], b_old.digest.as_str());
+    assert!(records.iter().all(|r| r["changed"] == false));
+}
+
+#[test]
+fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let a_new = pusher.push("a", "staging-3", Kind::Oci, "a-new");
+    pusher.push("b", "staging-3", Kind::Oci, "b-new");
+    let b_old = pusher.push("b", "latest", Kind::Oci, "b-old");
+    let proxy = Proxy::start(&registry.url());
+    proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 500));
+    let h = proxy.host();
+    let stdin = request(&h, "a", "staging-3", "latest") + &request(&h, "b", "staging-3", "latest");
+    let out = Sandbox::new().run(&["--atomic"], &[], Some(&stdin));
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("NOT fully restored"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("did not exist before and could not be deleted"),
+        "{}",
+        out.stderr
+    );
+    // distribution 2.8 cannot delete a tag: it still points at the new image.
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_new.digest.clone()));
+    assert_eq!(pusher.digest_of("b", "latest"), Some(b_old.digest));
+    let records = out.records();
+    assert_eq!(records[0]["digest"], a_new.digest.as_str());
+    assert_eq!(records[0]["changed"], true);
+}
+
+#[test]
+fn a_bad_request_line_changes_nothing() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let old = pusher.push("a", "latest", Kind::Oci, "old");
+    pusher.push("a", "staging-4", Kind::Oci, "new");
+    let h = registry.host();
+    for (bad, message) in [
+        ("{\"image\":\"x\"}\n", "stdin:2: missing field"),
+        (
+            &request(&h, "UPPER", "staging-4", "latest"),
+            "stdin:2: bad reference",
+        ),
+        ("not json\n", "stdin:2: not valid JSON"),
+    ] {
+        let stdin = request(&h, "a", "staging-4", "latest") + bad;
+        // Without --atomic too: every line is checked before anything moves.
+        let out = Sandbox::new().run(&[], &[], Some(&stdin));
+        assert_code(&out, 2);
+        assert!(
+            out.stderr.starts_with(&format!("registry-tag: {message}")),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(pusher.digest_of("a", "latest"), Some(old.digest.clone()));
+    }
+}

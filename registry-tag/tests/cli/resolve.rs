@@ -8,7 +8,9 @@ use crate::support::{assert_code, single_record, Sandbox};
 #[test]
 fn resolve_prints_the_tag_record() {
     let registry = Registry::start();
-    let pushed = registry.pusher().push("team/app", "v1", Kind::Oci, "resolve");
+    let pushed = registry
+        .pusher()
+        .push("team/app", "v1", Kind::Oci, "resolve");
     let image = format!("{}/team/app", registry.host());
     let out = Sandbox::new().run(&[&format!("{image}:v1")], &[], None);
     assert_code(&out, 0);
@@ -23,16 +25,26 @@ fn resolve_prints_the_tag_record() {
 #[test]
 fn resolve_by_digest_checks_it_exists() {
     let registry = Registry::start();
-    let pushed = registry.pusher().push("app", "v1", Kind::DockerV2, "by-digest");
+    let pushed = registry
+        .pusher()
+        .push("app", "v1", Kind::DockerV2, "by-digest");
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&[&format!("{}/app@{}", registry.host(), pushed.digest)], &[], None);
+    let out = sandbox.run(
+        &[&format!("{}/app@{}", registry.host(), pushed.digest)],
+        &[],
+        None,
+    );
     assert_code(&out, 0);
     assert_eq!(single_record(&out)["digest"], pushed.digest.as_str());
 
     let absent = format!("sha256:{}", "0".repeat(64));
     let out = sandbox.run(&[&format!("{}/app@{absent}", registry.host())], &[], None);
     assert_code(&out, 1);
-    assert!(out.stderr.contains(&format!("manifest {absent} not found")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("manifest {absent} not found")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -40,11 +52,18 @@ fn missing_tag_is_exit_1_with_a_readable_message() {
     let registry = Registry::start();
     registry.pusher().push("x/y", "v1", Kind::Oci, "missing");
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&[&format!("{}/x/y:staging-abc", registry.host())], &[], None);
+    let out = sandbox.run(
+        &[&format!("{}/x/y:staging-abc", registry.host())],
+        &[],
+        None,
+    );
     assert_code(&out, 1);
     assert_eq!(
         out.stderr.trim(),
-        format!("registry-tag: tag staging-abc not found in {}/x/y", registry.host())
+        format!(
+            "registry-tag: tag staging-abc not found in {}/x/y",
+            registry.host()
+        )
     );
     assert!(out.stdout.is_empty());
 
@@ -66,13 +85,26 @@ fn bad_references_are_exit_2() {
     ] {
         let out = sandbox.run(&[bad], &[], None);
         assert_code(&out, 2);
-        assert!(out.stderr.starts_with("registry-tag: bad reference"), "{bad}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("registry-tag: bad reference"),
+            "{bad}: {}",
+            out.stderr
+        );
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
     // A bad new tag is a bad reference too; nothing is contacted.
     let out = sandbox.run(&["127.0.0.1:9/app:v1", "bad tag"], &[], None);
     assert_code(&out, 2);
-    let out = sandbox.run(&["--expect-current", "sha256:1", "127.0.0.1:9/app:v1", "latest"], &[], None);
+    let out = sandbox.run(
+        &[
+            "--expect-current",
+            "sha256:1",
+            "127.0.0.1:9/app:v1",
+            "latest",
+        ],
+        &[],
+        None,
+    );
     assert_code(&out, 2);
     let out = sandbox.run(&["--bogus"], &[], None);
     assert_code(&out, 2);
@@ -90,7 +122,12 @@ fn list_prints_every_tag_with_its_digest() {
     let mut got: Vec<(String, String)> = out
         .records()
         .iter()
-        .map(|r| (r["tag"].as_str().unwrap().to_string(), r["digest"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["tag"].as_str().unwrap().to_string(),
+                r["digest"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(
@@ -108,8 +145,17 @@ fn help_documents_flags_variables_and_exit_codes() {
     let out = Sandbox::new().run(&["--help"], &[], None);
     assert_code(&out, 0);
     for needle in [
-        "--list", "--atomic", "--expect-current", "--dry-run", "--insecure", "REGISTRY_USERNAME",
-        "REGISTRY_PASSWORD", "GITHUB_TOKEN", "GITHUB_ACTOR", "DOCKER_CONFIG", "EXIT STATUS",
+        "--list",
+        "--atomic",
+        "--expect-current",
+        "--dry-run",
+        "--insecure",
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+        "GITHUB_TOKEN",
+        "GITHUB_ACTOR",
+        "DOCKER_CONFIG",
+        "EXIT STATUS",
     ] {
         assert!(out.stdout.contains(needle), "--help lacks {needle}");
     }

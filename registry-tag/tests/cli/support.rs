@@ -58,7 +58,11 @@ impl Sandbox {
 
 /// `PATH` with `dir` first.
 pub fn path_with(dir: &Path) -> String {
-    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// Fails with everything the tool printed when the exit code is not `code`.
@@ -74,14 +78,28 @@ pub fn assert_code(out: &Output, code: i32) {
 /// The secret appears in neither stream.
 #[track_caller]
 pub fn assert_hidden(out: &Output, secret: &str) {
-    assert!(!out.stdout.contains(secret), "secret leaked to stdout:\n{}", out.stdout);
-    assert!(!out.stderr.contains(secret), "secret leaked to stderr:\n{}", out.stderr);
+    assert!(
+        !out.stdout.contains(secret),
+        "secret leaked to stdout:\n{}",
+        out.stdout
+    );
+    assert!(
+        !out.stderr.contains(secret),
+        "secret leaked to stderr:\n{}",
+        out.stderr
+    );
 }
 
 /// The only record printed.
 #[track_caller]
 pub fn single_record(out: &Output) -> Value {
     let records = out.records();
-    assert_eq!(records.len(), 1, "expected one record, got:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        records.len(),
+        1,
+        "expected one record, got:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
     records.into_iter().next().expect("one record")
 }
