@@ -54,7 +54,7 @@ pub const ORG_HEADER: &str = "X-Molecule-Org-Id";
 /// How a tenant misbehaves. Parsed from the `fake-fleet --fault I=MODE`
 /// spelling by [`FromStr`]: `ok`, `status500:/route`, `not-json`,
 /// `html-error`, `fail-open`, `slow:MS`, `memory-lost`, `down`,
-/// `org-header:ORG`.
+/// `org-header:ORG`, `respond:STATUS:BODY`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Serves every route correctly.
@@ -77,6 +77,10 @@ pub enum Fault {
     /// Connection refused (in the path-prefixed layout, where the port is
     /// shared, a reply that is not HTTP, so clients see a transport error).
     Down,
+    /// This status and `text/plain` body on every route but `/health`: for
+    /// bodies no other fault gives, such as one that tries to inject
+    /// `::error::` workflow commands into a log.
+    Respond(u16, String),
     /// 404 with an empty body on every path but `/health` unless the
     /// `X-Molecule-Org-Id` header carries this org id; [`Fleet::tenant_lines`]
     /// gives such tenants the header.
@@ -95,6 +99,7 @@ impl fmt::Display for Fault {
             Fault::MemoryLost => f.write_str("memory-lost"),
             Fault::Down => f.write_str("down"),
             Fault::OrgHeader(org) => write!(f, "org-header:{org}"),
+            Fault::Respond(status, body) => write!(f, "respond:{status}:{body}"),
         }
     }
 }
@@ -125,10 +130,18 @@ impl FromStr for Fault {
             ("slow", None) => return Err(needs("MILLISECONDS")),
             ("org-header", Some(org)) if !org.is_empty() => Fault::OrgHeader(org.to_string()),
             ("org-header", _) => return Err(needs("ORG")),
+            ("respond", Some(rest)) => {
+                let (status, body) = rest.split_once(':').unwrap_or((rest, ""));
+                match status.parse() {
+                    Ok(status @ 100..=599) => Fault::Respond(status, body.to_string()),
+                    _ => return Err(needs("STATUS:BODY")),
+                }
+            }
+            ("respond", None) => return Err(needs("STATUS:BODY")),
             _ => {
                 return Err(format!(
                     "unknown fault {s:?}: expected ok, status500:/ROUTE, not-json, html-error, \
-                     fail-open, slow:MS, memory-lost, down or org-header:ORG"
+                     fail-open, slow:MS, memory-lost, down, org-header:ORG or respond:STATUS:BODY"
                 ))
             }
         })

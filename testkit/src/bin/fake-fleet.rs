@@ -22,7 +22,7 @@ closes or the process is killed.
   --sha SHA         the build sha /health and /buildinfo report (default 0000000)
   --fault I=MODE    tenant I (0-based) misbehaves; MODE is one of ok,
                     status500:/ROUTE, not-json, html-error, fail-open, slow:MS,
-                    memory-lost, down, org-header:ORG
+                    memory-lost, down, org-header:ORG, respond:STATUS:BODY
 
 The request counter is served at <tenant url>/_fleet/requests (per tenant)
 and, in the path-prefixed layout, at http://127.0.0.1:PORT/_fleet/requests.";

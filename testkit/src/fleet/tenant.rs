@@ -170,6 +170,13 @@ pub(super) fn serve_tenant(
                 body: "OK [not json] subsystems workspaces id".to_string(),
             })
         }
+        Fault::Respond(status, body) if rq.path != "/health" => {
+            return Some(Reply {
+                status: *status,
+                content_type: "text/plain",
+                body: body.clone(),
+            })
+        }
         Fault::Status500(route) if route_matches(route, &rq.path) => {
             return Some(Reply::error(500, "internal"));
         }

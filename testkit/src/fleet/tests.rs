@@ -22,6 +22,7 @@ fn faults_round_trip_through_their_spelling() {
         Fault::MemoryLost,
         Fault::Down,
         Fault::OrgHeader("org-1".into()),
+        Fault::Respond(418, "tea: [x]".into()),
     ] {
         assert_eq!(fault.to_string().parse::<Fault>(), Ok(fault));
     }
@@ -31,6 +32,7 @@ fn faults_round_trip_through_their_spelling() {
         "status500",
         "status500:workspaces",
         "org-header",
+        "respond:abc",
         "nope",
     ] {
         assert!(bad.parse::<Fault>().is_err(), "{bad}");

@@ -1,0 +1,486 @@
+//! Suites as data: one check per JSON line, parsed and checked up front so
+//! that a bad suite is exit 2 with its line number before any tenant is
+//! touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The suites compiled into the binary, by name; the first is the default.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("default", include_str!("../suites/default.jsonl")),
+    (
+        "workspace-server",
+        include_str!("../suites/workspace-server.jsonl"),
+    ),
+];
+
+/// Placeholders every check may use without capturing them first.
+pub const BUILT_IN_PLACEHOLDERS: &[&str] = &["probe", "tenant"];
+
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+/// A checked suite: checks in the order they run against each tenant.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// `default`, `workspace-server`, or the file it came from.
+    pub name: String,
+    pub checks: Vec<Check>,
+}
+
+/// One check, as a suite line describes it.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub method: String,
+    /// Path and query relative to the tenant's base URL, with placeholders.
+    pub path: String,
+    /// Whether the tenant's bearer token is sent.
+    pub auth: bool,
+    /// JSON request body, with placeholders in its strings.
+    pub body: Option<Value>,
+    pub expect: Expect,
+    /// Placeholder name → JSON pointer into the response body.
+    pub capture: Vec<(String, String)>,
+    /// The suite line it came from.
+    pub line: u64,
+}
+
+/// What a response must be for the check to pass.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// Acceptable status codes; empty means any 2xx.
+    pub status: Vec<u16>,
+    pub json: Option<JsonKind>,
+    /// JSON pointers that must be present (and not null).
+    pub has: Vec<String>,
+    /// A pattern the body must contain (see [`crate::judge::contains`]).
+    pub matches: Option<Value>,
+}
+
+/// The kind of JSON body `expect.json` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonKind {
+    Object,
+    Array,
+    Any,
+}
+
+/// A suite line as written; checked into a [`Check`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckLine {
+    name: String,
+    #[serde(default)]
+    method: Option<String>,
+    path: String,
+    #[serde(default)]
+    auth: Option<bool>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    expect: ExpectLine,
+    #[serde(default)]
+    capture: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectLine {
+    #[serde(default)]
+    status: Option<StatusLine>,
+    #[serde(default)]
+    json: Option<JsonKind>,
+    #[serde(default)]
+    has: Vec<String>,
+    #[serde(default, rename = "match")]
+    matches: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StatusLine {
+    One(u16),
+    Any(Vec<u16>),
+}
+
+impl Suite {
+    /// A built-in suite by name.
+    pub fn built_in(name: &str) -> Option<Suite> {
+        let (name, text) = BUILT_IN.iter().find(|(n, _)| *n == name)?;
+        Some(Suite::parse(text, name).expect("built-in suites are valid"))
+    }
+
+    /// The text of a built-in suite, for `--print-suite`.
+    pub fn built_in_text(name: &str) -> Option<&'static str> {
+        BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
+    /// `--suite VALUE`: a built-in suite's name, else a file path. A file
+    /// named like a built-in suite is reached as `./NAME`.
+    pub fn load(value: &str) -> Result<Suite, common::Error> {
+        if let Some(suite) = Suite::built_in(value) {
+            return Ok(suite);
+        }
+        let path = Path::new(value);
+        let text = std::fs::read_to_string(path).map_err(|error| common::Error::Read {
+            source_name: format!("suite {}", path.display()),
+            error,
+        })?;
+        Suite::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses suite text; errors name `source_name` and the line.
+    pub fn parse(text: &str, source_name: &str) -> Result<Suite, common::Error> {
+        let mut checks: Vec<Check> = Vec::new();
+        let mut known: BTreeSet<String> = BUILT_IN_PLACEHOLDERS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index as u64 + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let error = |message: String| common::Error::Input {
+                source_name: source_name.to_string(),
+                line,
+                message,
+            };
+            let parsed: CheckLine = common::jsonl::parse_record(trimmed).map_err(error)?;
+            let check = check_line(parsed, line, &known).map_err(error)?;
+            if let Some(first) = checks.iter().find(|c| c.name == check.name) {
+                return Err(error(format!(
+                    "check name {:?} is already used on line {}",
+                    check.name, first.line
+                )));
+            }
+            known.extend(check.capture.iter().map(|(name, _)| name.clone()));
+            checks.push(check);
+        }
+        if checks.is_empty() {
+            return Err(common::Error::Usage(format!(
+                "suite {source_name} has no checks: give one JSON object per line"
+            )));
+        }
+        Ok(Suite {
+            name: source_name.to_string(),
+            checks,
+        })
+    }
+}
+
+/// Turns a parsed line into a check, or says what is wrong with it.
+fn check_line(line: CheckLine, number: u64, known: &BTreeSet<String>) -> Result<Check, String> {
+    let name = line.name;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "check name {name:?} must be letters, digits, '-', '_' or '.'"
+        ));
+    }
+    let method = line
+        .method
+        .unwrap_or_else(|| "GET".into())
+        .to_ascii_uppercase();
+    if !METHODS.contains(&method.as_str()) {
+        return Err(format!(
+            "check {name}: method {method:?} is not one of {}",
+            METHODS.join(", ")
+        ));
+    }
+    if !line.path.starts_with('/')
+        || line
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "check {name}: path {:?} must start with '/' and contain no spaces",
+            line.path
+        ));
+    }
+    if line.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
+        return Err(format!(
+            "check {name}: a {method} request cannot have a body"
+        ));
+    }
+    let status = match line.expect.status {
+        None => Vec::new(),
+        Some(StatusLine::One(code)) => vec![code],
+        Some(StatusLine::Any(codes)) if !codes.is_empty() => codes,
+        Some(StatusLine::Any(_)) => {
+            return Err(format!(
+                "check {name}: expect.status must not be an empty list"
+            ))
+        }
+    };
+    if let Some(bad) = status.iter().find(|c| !(100..=599).contains(*c)) {
+        return Err(format!("check {name}: {bad} is not an HTTP status code"));
+    }
+    for pointer in line.expect.has.iter().chain(line.capture.values()) {
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(format!(
+                "check {name}: {pointer:?} is not a JSON pointer (write \"/{pointer}\")"
+            ));
+        }
+    }
+    for capture in line.capture.keys() {
+        if !is_placeholder_name(capture) {
+            return Err(format!(
+                "check {name}: capture name {capture:?} must be lower-case letters, digits and '_'"
+            ));
+        }
+        if BUILT_IN_PLACEHOLDERS.contains(&capture.as_str()) {
+            return Err(format!(
+                "check {name}: {{{capture}}} is built in and cannot be captured"
+            ));
+        }
+    }
+    let mut used = placeholders(&line.path);
+    for value in line.body.iter().chain(&line.expect.matches) {
+        each_string(value, &mut |s| used.extend(placeholders(s)));
+    }
+    if let Some(unknown) = used.iter().find(|p| !known.contains(*p)) {
+        let known: Vec<String> = known.iter().map(|k| format!("{{{k}}}")).collect();
+        return Err(format!(
+            "check {name} uses {{{unknown}}}, which no earlier check captures (known: {})",
+            known.join(", ")
+        ));
+    }
+    Ok(Check {
+        name,
+        method,
+        path: line.path,
+        auth: line.auth.unwrap_or(true),
+        body: line.body,
+        expect: Expect {
+            status,
+            json: line.expect.json,
+            has: line.expect.has,
+            matches: line.expect.matches,
+        },
+        capture: line.capture.into_iter().collect(),
+        line: number,
+    })
+}
+
+fn is_placeholder_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The `{name}` placeholders in a template, in order. Braces around
+/// anything that is not a placeholder name are left alone.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if let Some(close) = rest.find('}') {
+            if is_placeholder_name(&rest[..close]) {
+                found.push(rest[..close].to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Replaces each `{name}` found in `vars`; `encode` percent-encodes the
+/// values (for paths and queries).
+pub fn fill(template: &str, vars: &BTreeMap<String, String>, encode: bool) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .filter(|&close| is_placeholder_name(&after[..close]))
+            .and_then(|close| Some((close, vars.get(&after[..close])?)));
+        match value {
+            Some((close, value)) => {
+                if encode {
+                    percent_encode(value, &mut out);
+                } else {
+                    out.push_str(value);
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A JSON value with placeholders filled in every string (keys included).
+pub fn fill_json(value: &Value, vars: &BTreeMap<String, String>) -> Value {
+    match value {
+        Value::String(s) => Value::String(fill(s, vars, false)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill_json(v, vars)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (fill(k, vars, false), fill_json(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn each_string(value: &Value, f: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| each_string(v, f)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            f(k);
+            each_string(v, f)
+        }),
+        _ => {}
+    }
+}
+
+fn percent_encode(value: &str, out: &mut String) {
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+impl Check {
+    /// The placeholders this check needs that `vars` does not hold.
+    pub fn missing(&self, vars: &BTreeMap<String, String>) -> Vec<String> {
+        let mut used = placeholders(&self.path);
+        for value in self.body.iter().chain(&self.expect.matches) {
+            each_string(value, &mut |s| used.extend(placeholders(s)));
+        }
+        used.retain(|p| !vars.contains_key(p));
+        used.dedup();
+        used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn built_in_suites_parse() {
+        let default = Suite::built_in("default").unwrap();
+        let names: Vec<&str> = default.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "liveness",
+                "workspaces",
+                "memory-commit",
+                "memory-search",
+                "events",
+                "auth-required"
+            ]
+        );
+        assert!(!default.checks[5].auth);
+        assert_eq!(default.checks[2].expect.status, [200, 201]);
+        let ws = Suite::built_in("workspace-server").unwrap();
+        assert_eq!(
+            ws.checks[1].capture,
+            [("workspace_id".to_string(), "/0/id".to_string())]
+        );
+        assert!(Suite::built_in("nope").is_none());
+    }
+
+    #[test]
+    fn placeholders_fill_and_encode() {
+        let v = vars(&[("probe", "p 1&x"), ("id", "ws-1")]);
+        assert_eq!(
+            fill("/w/{id}/m?q={probe}", &v, true),
+            "/w/ws-1/m?q=p%201%26x"
+        );
+        assert_eq!(fill("{probe}", &v, false), "p 1&x");
+        assert_eq!(
+            fill("{ not } {Caps} {unknown} {", &v, false),
+            "{ not } {Caps} {unknown} {"
+        );
+        assert_eq!(placeholders("/a/{id}/{probe}?{x y}"), ["id", "probe"]);
+        let body = serde_json::json!({"content": "{probe}", "n": 1, "list": ["{id}"]});
+        assert_eq!(
+            fill_json(&body, &v),
+            serde_json::json!({"content": "p 1&x", "n": 1, "list": ["ws-1"]})
+        );
+    }
+
+    fn error_of(text: &str) -> String {
+        Suite::parse(text, "s.jsonl").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_lines_are_named_with_their_number() {
+        let ok = r#"{"name":"a","path":"/a"}"#;
+        assert_eq!(
+            error_of(&format!("{ok}\n\n{{\"name\":\"b\"}}\n")),
+            "s.jsonl:3: missing field \"path\""
+        );
+        assert!(error_of(&format!(
+            "# c\n{ok}\n{{\"name\":\"c\",\"path\":\"/c\",\"expct\":{{}}}}"
+        ))
+        .starts_with("s.jsonl:3: unknown field \"expct\""));
+        assert_eq!(
+            error_of(&format!("{ok}\n{ok}")),
+            "s.jsonl:2: check name \"a\" is already used on line 1"
+        );
+        assert!(
+            error_of(r#"{"name":"a","path":"/w/{workspace_id}"}"#).starts_with(
+                "s.jsonl:1: check a uses {workspace_id}, which no earlier check captures"
+            )
+        );
+        assert!(error_of(r#"{"name":"a","path":"/a","method":"FETCH"}"#).contains("FETCH"));
+        assert!(error_of(r#"{"name":"a","path":"a"}"#).contains("must start with '/'"));
+        assert!(error_of(r#"{"name":"a","path":"/a","body":{}}"#).contains("cannot have a body"));
+        assert!(error_of(r#"{"name":"a","path":"/a","expect":{"status":42}}"#).contains("42"));
+        assert!(error_of(r#"{"name":"a","path":"/a","capture":{"x":"id"}}"#).contains("\"/id\""));
+        assert!(
+            error_of(r#"{"name":"a","path":"/a","capture":{"probe":"/id"}}"#).contains("built in")
+        );
+        assert!(error_of("not json").starts_with("s.jsonl:1: not valid JSON"));
+        assert_eq!(
+            error_of("# only a comment\n"),
+            "suite s.jsonl has no checks: give one JSON object per line"
+        );
+    }
+
+    #[test]
+    fn captures_become_known_to_later_lines() {
+        let text = r#"{"name":"a","path":"/a","capture":{"id":"/0/id"}}
+{"name":"b","method":"post","path":"/b/{id}","body":{"x":"{id}-{probe}"}}"#;
+        let suite = Suite::parse(text, "s").unwrap();
+        assert_eq!(suite.checks[1].method, "POST");
+        assert_eq!(suite.checks[1].missing(&vars(&[("probe", "p")])), ["id"]);
+        assert!(suite.checks[1]
+            .missing(&vars(&[("probe", "p"), ("id", "1")]))
+            .is_empty());
+    }
+}
