@@ -430,7 +430,7 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
             "--interval",
             "100ms",
             "--timeout",
-            "1s",
+            "2s",
             "--proceed-on-timeout",
         ],
         &[
@@ -447,7 +447,7 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
     );
     let warning = line_starting(
         &done.stderr,
-        "warning: timed out after 1s, proceeding anyway",
+        "warning: timed out after 2s, proceeding anyway",
     );
     assert!(
         warning.contains("canary-stuck (reports 1a2b3c4), canary-down (connection refused)"),
@@ -512,14 +512,14 @@ fn custom_path_and_field_are_what_is_read() {
             "--interval",
             "100ms",
             "--timeout",
-            "1s",
+            "2s",
         ],
         &[],
         &fleet.tenant_lines(),
     );
     assert_eq!(done.code, 1, "{}", done.stderr);
     assert!(done.records.is_empty());
-    let message = line_starting(&done.stderr, "timed out after 1s");
+    let message = line_starting(&done.stderr, "timed out after 2s");
     assert!(
         message.contains(&format!(
             r#"canary (no /git_sha in {{"sha":"{NEW}","status":"ok"}})"#
@@ -603,7 +603,7 @@ fn auth_sends_token_and_headers_only_when_asked() {
     let lines = fleet.tenant_lines();
     assert!(lines.contains("X-Molecule-Org-Id"), "{lines}");
     let buildinfo = ["--path", "/buildinfo", "--field", "/git_sha"];
-    let common = ["--sha", NEW7, "--interval", "100ms", "--timeout", "1s"];
+    let common = ["--sha", NEW7, "--interval", "100ms", "--timeout", "2s"];
 
     // Without --auth the org header is not sent: the tenant answers 404.
     let done = run(&[&common[..], &buildinfo].concat(), &[], &lines);
@@ -653,7 +653,7 @@ fn admin_routes_refuse_polls_without_the_bearer() {
         "--interval",
         "100ms",
         "--timeout",
-        "1s",
+        "2s",
     ];
     let done = run(&args, &[], &fleet.tenant_lines());
     assert_eq!(done.code, 1, "{}", done.stderr);
@@ -672,7 +672,7 @@ fn path_prefixed_tenants_keep_their_prefix() {
         .expect("start the fake fleet");
     assert!(fleet.url(1).ends_with("/t/1"), "{}", fleet.url(1));
     let done = run(
-        &["--sha", NEW7, "--interval", "100ms", "--timeout", "1s"],
+        &["--sha", NEW7, "--interval", "100ms", "--timeout", "2s"],
         &[],
         &fleet.tenant_lines(),
     );
@@ -742,7 +742,7 @@ fn malformed_input_names_the_line_and_exits_2() {
             "--interval",
             "100ms",
             "--timeout",
-            "1s",
+            "2s",
             "--insecure",
         ],
         &[],
@@ -751,7 +751,7 @@ fn malformed_input_names_the_line_and_exits_2() {
     assert_eq!(done.code, 1, "{}", done.stderr);
     line_starting(
         &done.stderr,
-        "timed out after 1s: 1 of 1 tenant(s) never reported 4c1d56e: far (connection refused)",
+        "timed out after 2s: 1 of 1 tenant(s) never reported 4c1d56e: far (connection refused)",
     );
 }
 
@@ -825,7 +825,7 @@ fn stdin_still_open_at_the_timeout_is_a_timeout() {
     // tenants may be missing, so this does not pass.
     let fleet = fleet(vec![tenant("canary", NEW)]);
     let mut wait = Running::start(
-        &["--sha", NEW7, "--interval", "100ms", "--timeout", "1s"],
+        &["--sha", NEW7, "--interval", "100ms", "--timeout", "2s"],
         &[],
     );
     wait.send(&fleet.tenant_lines());
@@ -833,13 +833,13 @@ fn stdin_still_open_at_the_timeout_is_a_timeout() {
     let done = wait.exit_with_stdin_open();
     assert_eq!(done.code, 1, "{}", done.stderr);
     assert!(
-        done.elapsed < Duration::from_secs(1) + SLACK,
+        done.elapsed < Duration::from_secs(2) + SLACK,
         "{:?}",
         done.elapsed
     );
     assert_eq!(
         line_starting(&done.stderr, "timed out"),
-        "canary-wait: timed out after 1s: all 1 tenant(s) read so far report 4c1d56e; stdin was still open"
+        "canary-wait: timed out after 2s: all 1 tenant(s) read so far report 4c1d56e; stdin was still open"
     );
 }
 
