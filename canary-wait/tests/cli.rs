@@ -342,6 +342,43 @@ fn a_tenant_arriving_late_on_stdin_is_polled_and_emitted_at_once() {
 }
 
 #[test]
+fn tenants_are_polled_concurrently() {
+    // 40 tenants that each take 500 ms to answer: one at a time that is at
+    // least 20 s; the bounded pool (32 threads) needs about two rounds.
+    let latency = Duration::from_millis(500);
+    let count = 40;
+    let fleet = fleet(
+        (0..count)
+            .map(|i| tenant(&format!("canary-{i:02}"), NEW).with_latency(latency))
+            .collect(),
+    );
+    let done = run(
+        &[
+            "--sha",
+            NEW7,
+            "--interval",
+            "100ms",
+            "--request-timeout",
+            "10s",
+        ],
+        &[],
+        &fleet.tenant_lines(),
+    );
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(done.records.len(), count);
+    let sequential = latency * count as u32;
+    assert!(
+        done.elapsed < sequential / 2,
+        "took {:?}; one at a time takes {sequential:?}",
+        done.elapsed
+    );
+    assert!(
+        (0..count).all(|i| fleet.requests(i) == 1),
+        "each polled once"
+    );
+}
+
+#[test]
 fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
     let fleet = fleet(vec![tenant("canary-ok", NEW), tenant("canary-stuck", OLD)]);
     let dir = TempDir::new("canary-wait-summary").unwrap();
