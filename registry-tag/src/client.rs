@@ -156,6 +156,12 @@ impl Client {
             .insert((image.registry.clone(), image.repository.clone()));
     }
 
+    /// Pings `image`'s registry and fetches its token now (if it needs one),
+    /// so that requests made afterwards in parallel share them.
+    pub fn authenticate(&self, image: &Image) -> Result<(), Error> {
+        self.authorization(image, Access::Pull).map(drop)
+    }
+
     /// The digest, media type and size `reference` points at: a HEAD, or a
     /// GET when the registry's HEAD does not tell the digest.
     pub fn resolve(&self, reference: &Reference) -> Result<Resolved, Error> {

@@ -119,14 +119,32 @@ pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, E
             client.intend_push(&mv.image);
         }
     }
-    let mut sources: HashMap<Reference, Arc<Manifest>> = HashMap::new();
-    let mut missing = Vec::new();
+    // Ping and token once per image first, then every lookup at once: the
+    // source GETs and destination HEADs do not depend on each other.
+    let mut images: Vec<&Image> = Vec::new();
+    for mv in &moves {
+        if !images.contains(&&mv.image) {
+            client.authenticate(&mv.image)?;
+            images.push(&mv.image);
+        }
+    }
+    let mut source_refs: Vec<Reference> = Vec::new();
     for mv in &moves {
         let source = mv.source_reference();
-        if sources.contains_key(&source) {
-            continue;
+        if !source_refs.contains(&source) {
+            source_refs.push(source);
         }
-        match client.fetch_manifest(&source) {
+    }
+    let destinations: Vec<Reference> = moves.iter().map(Move::destination).collect();
+    let (fetched, currents) = std::thread::scope(|scope| {
+        let fetches = in_parallel(scope, &source_refs, |r| client.fetch_manifest(r));
+        let heads = in_parallel(scope, &destinations, |r| client.resolve_optional(r));
+        (join_all(fetches), join_all(heads))
+    });
+    let mut sources: HashMap<Reference, Arc<Manifest>> = HashMap::new();
+    let mut missing = Vec::new();
+    for (source, result) in source_refs.into_iter().zip(fetched) {
+        match result {
             Ok(m) => {
                 sources.insert(source, Arc::new(m));
             }
@@ -138,16 +156,44 @@ pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, E
         return Err(Error::Missing(missing));
     }
     let mut steps = Vec::with_capacity(moves.len());
-    for mv in moves {
-        let current = client.resolve_optional(&mv.destination())?;
+    for (mv, current) in moves.into_iter().zip(currents) {
         let manifest = sources[&mv.source_reference()].clone();
         steps.push(Step {
             mv,
             manifest,
-            current,
+            current: current?,
         });
     }
     Ok(Plan { steps })
+}
+
+/// At most this many lookups run at once.
+const PARALLEL_LOOKUPS: usize = 8;
+
+type Handles<'scope, T> = Vec<std::thread::ScopedJoinHandle<'scope, Vec<T>>>;
+
+/// Runs `job` over `items` on up to [`PARALLEL_LOOKUPS`] threads (in
+/// contiguous chunks, so results keep the items' order).
+fn in_parallel<'scope, 'env, I: Sync, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    items: &'env [I],
+    job: impl Fn(&I) -> T + Send + Sync + Copy + 'scope,
+) -> Handles<'scope, T> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let chunk = items.len().div_ceil(PARALLEL_LOOKUPS);
+    items
+        .chunks(chunk)
+        .map(|part| scope.spawn(move || part.iter().map(job).collect()))
+        .collect()
+}
+
+fn join_all<T>(handles: Handles<'_, T>) -> Vec<T> {
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("a lookup thread panicked"))
+        .collect()
 }
 
 /// A move failed part-way: what went wrong, what was undone, and where every
