@@ -2,9 +2,11 @@
 //! Nothing here ships in a tool binary.
 
 pub mod cmd;
+pub mod sandbox;
 pub mod tempdir;
 
 pub use cmd::{hermetic, Output};
+pub use sandbox::Sandbox;
 pub use tempdir::TempDir;
 
 // Filled in by the canary-smoke and registry-tag work respectively.
