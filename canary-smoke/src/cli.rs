@@ -13,18 +13,14 @@ use clap::Parser;
 /// terminal or --from-env is given.
 ///
 /// Writes one check-result record per check on stdout as soon as it is
-/// judged:
-///
-///   {"tenant":"canary-pm","url":"…","check":"workspaces","ok":false,"status":500,"ms":41,
-///    "expected":"status 200, a JSON array","got":"{\"error\":\"internal\"}","reason":"status 500, expected 200"}
-///
-/// and a PASS/FAIL line per tenant, then the === CANARY SMOKE RESULTS ===
-/// totals, on stderr. Tokens never appear in any output.
+/// judged (see RECORDS below), and a PASS/FAIL line per tenant, then the
+/// === CANARY SMOKE RESULTS === totals, on stderr. Tokens never appear in
+/// any output.
 #[derive(Debug, Parser)]
 #[command(
     name = "canary-smoke",
     version,
-    after_long_help = crate::SUITE_HELP
+    after_long_help = crate::AFTER_LONG_HELP
 )]
 pub struct Cli {
     /// The suite to run: a built-in suite's name (default, workspace-server)

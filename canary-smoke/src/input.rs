@@ -13,7 +13,15 @@ use crate::runner::Feed;
 /// Reads the fleet from `CANARY_TENANT_URLS`/`CANARY_ADMIN_TOKENS`: all of
 /// it is checked (and every token masked) before the first tenant is sent.
 pub fn from_env(feed: &mut Feed, ci: &GithubActions, insecure: bool) -> Result<(), common::Error> {
-    let mut tenants = tenant::from_env()?;
+    let urls = std::env::var(URLS_VAR).ok();
+    if urls.is_none() {
+        return Err(common::Error::Usage(format!(
+            "{URLS_VAR} is not set: give the tenant base URLs (separated by spaces, commas or \
+             newlines), or pipe tenant JSON lines into canary-smoke"
+        )));
+    }
+    let tokens = std::env::var(TOKENS_VAR).ok();
+    let mut tenants = tenant::from_env_values(urls.as_deref(), tokens.as_deref())?;
     tenants.iter().for_each(|t| ci.mask(&t.token));
     let origins = tenant::env_origins(tenants.len());
     tenant::validate_fleet(

@@ -60,7 +60,15 @@ use request::Sender;
 use runner::{Feed, Smoke};
 
 /// The suite format, for `--help`.
-pub const SUITE_HELP: &str = "\
+pub const AFTER_LONG_HELP: &str = "\
+RECORDS:
+  One JSON object per check on stdout, as soon as the check is judged:
+    {\"tenant\":\"canary-pm\",\"url\":\"https://canary-pm.example.com\",\"check\":\"workspaces\",
+     \"ok\":false,\"status\":500,\"ms\":41,\"expected\":\"status 200, a JSON array\",
+     \"got\":\"{\\\"error\\\":\\\"internal\\\"}\",\"reason\":\"status 500, expected 200\"}
+  status is null when no answer came; got is an excerpt of the body (or why
+  nothing came); reason is present only on failures.
+
 SUITES:
   A suite is a JSON-lines file, one check per line, run in order against each
   tenant; blank lines and lines starting with # are ignored. Fields:

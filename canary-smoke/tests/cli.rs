@@ -267,6 +267,16 @@ fn env_mode_is_a_drop_in_for_the_script() {
     assert_eq!(tenants, (0..3).map(|i| fleet.url(i)).collect());
     assert_eq!(out.records().len(), 18);
 
+    let no_urls = env_run(None, Some(&tokens));
+    assert_eq!(no_urls.code, 2);
+    assert!(
+        no_urls
+            .stderr
+            .starts_with("canary-smoke: CANARY_TENANT_URLS is not set"),
+        "{}",
+        no_urls.stderr
+    );
+    assert!(!no_urls.stderr.contains(&fleet.token(0)));
     let missing = env_run(Some(&urls), None);
     assert_eq!(missing.code, 2);
     assert!(
