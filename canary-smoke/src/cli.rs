@@ -28,10 +28,11 @@ pub struct Cli {
     #[arg(long, short = 's', value_name = "NAME|FILE", default_value = "default")]
     pub suite: String,
 
-    /// Print a built-in suite (default: "default") on stdout and exit; a
-    /// starting point for a suite file.
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "default")]
-    pub print_suite: Option<String>,
+    /// Print the built-in suite NAME on stdout and exit: a starting point for
+    /// a suite file. Without NAME, print the --suite suite; for a file, only
+    /// once it has been checked, so this also validates a suite file.
+    #[arg(long, value_name = "NAME", num_args = 0..=1)]
+    pub print_suite: Option<Option<String>>,
 
     /// How many tenants to check at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 8,

@@ -132,7 +132,7 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     if let Some(name) = &cli.print_suite {
-        return print_suite(name);
+        return print_suite(name.as_deref(), &cli.suite);
     }
     let started = Instant::now();
     let suite = Suite::load(&cli.suite)?;
@@ -202,18 +202,30 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     })
 }
 
-fn print_suite(name: &str) -> Result<Code, Error> {
-    let Some(text) = Suite::built_in_text(name) else {
-        let names: Vec<&str> = suite::BUILT_IN.iter().map(|(n, _)| *n).collect();
-        return Err(common::Error::Usage(format!(
-            "no built-in suite {name:?}; the built-in suites are {}",
-            names.join(", ")
-        ))
-        .into());
+/// `--print-suite [NAME]`: a built-in suite's text, or the `--suite` file's
+/// text once it parses.
+fn print_suite(name: Option<&str>, suite: &str) -> Result<Code, Error> {
+    let text = match (name, Suite::built_in_text(name.unwrap_or(suite))) {
+        (_, Some(text)) => text.to_string(),
+        (Some(name), None) => {
+            let names: Vec<&str> = suite::BUILT_IN.iter().map(|(n, _)| *n).collect();
+            return Err(common::Error::Usage(format!(
+                "no built-in suite {name:?}; the built-in suites are {}",
+                names.join(", ")
+            ))
+            .into());
+        }
+        (None, None) => {
+            Suite::load(suite)?;
+            std::fs::read_to_string(suite).map_err(|error| common::Error::Read {
+                source_name: format!("suite {suite}"),
+                error,
+            })?
+        }
     };
-    io::stdout()
-        .write_all(text.as_bytes())
-        .and_then(|()| io::stdout().flush())
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
         .map_err(common::Error::Output)?;
     Ok(Code::Ok)
 }

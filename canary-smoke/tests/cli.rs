@@ -491,6 +491,8 @@ fn print_suite_prints_a_built_in_suite_that_runs_as_a_file() {
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout, include_str!("../suites/default.jsonl"));
     let ws = smoke(&["--print-suite", "workspace-server"], "");
+    let chosen = smoke(&["--suite", "workspace-server", "--print-suite"], "");
+    assert_eq!(chosen.stdout, ws.stdout);
     assert_eq!(ws.stdout, include_str!("../suites/workspace-server.jsonl"));
     let unknown = smoke(&["--print-suite", "nope"], "");
     assert_eq!(unknown.code, 2);
@@ -507,6 +509,22 @@ fn print_suite_prints_a_built_in_suite_that_runs_as_a_file() {
     let run = smoke(&["--suite", file.to_str().unwrap()], &fleet.tenant_lines());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.records().len(), 7);
+
+    // Without a name it prints the --suite file, once the file checks out.
+    let path = file.to_str().unwrap();
+    let printed = smoke(&["--suite", path, "--print-suite"], "");
+    assert_eq!(
+        (printed.code, printed.stdout.as_str()),
+        (0, ws.stdout.as_str())
+    );
+    std::fs::write(&file, "{\"name\":\"x\"}\n").unwrap();
+    let invalid = smoke(&["--suite", path, "--print-suite"], "");
+    assert_eq!(invalid.code, 2);
+    assert_eq!(
+        invalid.stderr,
+        format!("canary-smoke: {path}:1: missing field \"path\"\n")
+    );
+    assert!(invalid.stdout.is_empty());
 }
 
 #[test]
