@@ -70,7 +70,7 @@ impl Smoke<'_> {
                 ok: false,
                 status: None,
                 ms: 0,
-                expected: describe(check, &vars),
+                expected: redact(&describe(check, &vars), tenant),
                 got: String::new(),
                 reason: None,
             };

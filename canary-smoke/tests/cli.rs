@@ -574,6 +574,13 @@ fn the_workspace_server_suite_cleans_up_and_sends_tenant_headers() {
     );
 }
 
+/// A tenant whose error pages quote the bearer they were sent.
+fn echoing_its_token() -> TenantSpec {
+    let spec = TenantSpec::healthy("echo");
+    let body = format!("{{\"error\":\"bad token {}\"}}", spec.token);
+    spec.with_fault(Fault::Respond(403, body))
+}
+
 #[test]
 fn tokens_never_appear_in_any_output() {
     let fleet = fleet(vec![
@@ -581,12 +588,13 @@ fn tokens_never_appear_in_any_output() {
         TenantSpec::healthy("bad").with_fault(Fault::Status500("/admin/liveness".into())),
         TenantSpec::healthy("down").with_fault(Fault::Down),
         TenantSpec::healthy("open").with_fault(Fault::FailOpen),
+        echoing_its_token(),
     ]);
     let dir = TempDir::new("reports").unwrap();
     let junit = dir.join("junit.xml");
     let summary = dir.join("summary.md");
     for ci in [false, true] {
-        for tenants in [vec![0], vec![0, 1, 2, 3]] {
+        for tenants in [vec![0], vec![0, 1, 2, 3, 4]] {
             let _ = std::fs::remove_file(&summary);
             let input: String = tenants
                 .iter()
