@@ -78,8 +78,8 @@ enum Access {
 impl Access {
     fn verb(self) -> &'static str {
         match self {
-            Access::Pull => "pull from",
-            Access::Push => "push to",
+            Access::Pull => "pulling from",
+            Access::Push => "pushing to",
         }
     }
 }
@@ -321,15 +321,23 @@ impl Client {
     fn manifest_request(&self, method: &str, reference: &Reference) -> Result<Reply, Error> {
         let image = &reference.image;
         let path = format!("{}/manifests/{}", image.repository, reference.target_str());
-        let reply = self.call(
-            image,
-            Access::Pull,
-            method,
-            &path,
-            &[("Accept", ACCEPT)],
-            None,
-            MAX_MANIFEST_BYTES,
-        )?;
+        let reply = self
+            .call(
+                image,
+                Access::Pull,
+                method,
+                &path,
+                &[("Accept", ACCEPT)],
+                None,
+                MAX_MANIFEST_BYTES,
+            )
+            .map_err(|e| match e {
+                Error::TooLarge { size, .. } => Error::TooLarge {
+                    reference: reference.to_string(),
+                    size,
+                },
+                e => e,
+            })?;
         match reply.status {
             200 => Ok(reply),
             404 => Err(Error::NotFound {
@@ -397,9 +405,21 @@ impl Client {
             if reply.status != 401 {
                 return Ok(reply);
             }
-            // A Bearer token may have expired: fetch a fresh one once.
+            // A Bearer token may have expired: fetch a fresh one once. A
+            // token that lacks the scope would only be issued again.
+            let insufficient = reply
+                .headers
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter_map(challenge::parse)
+                .any(|c| {
+                    c.params
+                        .get("error")
+                        .is_some_and(|e| e == "insufficient_scope")
+                });
             let had_token = self.forget_token(image);
-            if !(had_token && attempt == 0) {
+            if !(had_token && attempt == 0 && !insufficient) {
                 return Err(self.unauthorized(image, access, &reply));
             }
         }
@@ -408,7 +428,7 @@ impl Client {
 
     fn unauthorized(&self, image: &Image, access: Access, reply: &Reply) -> Error {
         let credential = self.credential_source(&image.registry);
-        let detail = if credential == Source::Anonymous.to_string() {
+        let detail = if credential == Source::Anonymous.describe() {
             format!(
                 "{}; set REGISTRY_USERNAME/REGISTRY_PASSWORD or log in with docker",
                 describe_failure(reply)
@@ -430,8 +450,8 @@ impl Client {
             .lock()
             .expect("lock")
             .get(registry)
-            .map(|s| s.credential.source.to_string())
-            .unwrap_or_else(|| Source::Anonymous.to_string())
+            .map(|s| s.credential.source.describe())
+            .unwrap_or_else(|| Source::Anonymous.describe())
     }
 
     fn forget_token(&self, image: &Image) -> bool {
@@ -467,7 +487,7 @@ impl Client {
             Challenge::Basic => Ok(Some(credential.basic_header())),
             Challenge::Bearer { realm, service } => {
                 let token =
-                    self.fetch_token(image, &realm, service.as_deref(), &credential, push, access)?;
+                    self.fetch_token(image, &realm, service.as_deref(), &credential, push)?;
                 self.ci.mask(&token);
                 let header = Secret::new(format!("Bearer {}", token.expose()));
                 self.registries
@@ -537,7 +557,6 @@ impl Client {
         service: Option<&str>,
         credential: &Credential,
         push: bool,
-        access: Access,
     ) -> Result<Secret, Error> {
         let realm_url =
             common::http::parse_base_url(realm, self.options.insecure).map_err(|e| {
@@ -578,8 +597,8 @@ impl Client {
             return Err(Error::Unauthorized {
                 registry: image.registry.clone(),
                 image: image.canonical(),
-                action: access.verb(),
-                credential: credential.source.to_string(),
+                action: if push { Access::Push } else { Access::Pull }.verb(),
+                credential: credential.source.describe(),
                 detail: format!(
                     "the token service at {} answered {}",
                     realm_url.url,
@@ -841,6 +860,67 @@ mod tests {
         assert_eq!(c.base("[::1]:5000"), "http://[::1]:5000/v2/");
         assert_eq!(c.base("ghcr.io"), "https://ghcr.io/v2/");
         assert_eq!(c.base(DOCKER_HUB), "https://registry-1.docker.io/v2/");
+    }
+
+    /// A loopback server that drops the first `drops` connections after
+    /// reading the request, then answers every request on a new connection.
+    fn flaky_server(drops: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate().take(drops + 2) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                if i < drops {
+                    continue; // dropped without an answer
+                }
+                let digest = format!("sha256:{}", "a".repeat(64));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest}\r\nContent-Type: {}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n",
+                    crate::manifest::OCI_MANIFEST
+                );
+            }
+        });
+        (addr, handle)
+    }
+
+    fn fast_retries() -> Options {
+        Options {
+            retry: RetryPolicy {
+                backoff: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            },
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn dropped_connections_are_retried() {
+        let (addr, server) = flaky_server(1);
+        let client = Client::new(fast_retries(), Credentials::anonymous());
+        let reference = Reference::parse(&format!("{addr}/app:v1")).unwrap();
+        let resolved = client.resolve(&reference).unwrap();
+        assert_eq!(resolved.digest, format!("sha256:{}", "a".repeat(64)));
+        assert_eq!(client.requests(), 3, "dropped ping, ping, HEAD");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn retries_of_dropped_connections_are_bounded() {
+        let (addr, _server) = flaky_server(usize::MAX - 2);
+        let client = Client::new(fast_retries(), Credentials::anonymous());
+        let reference = Reference::parse(&format!("{addr}/app:v1")).unwrap();
+        let err = client.resolve(&reference).unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err}");
+        assert!(err.to_string().contains("after 4 attempts"), "{err}");
+        assert_eq!(client.requests(), 4);
     }
 
     #[test]

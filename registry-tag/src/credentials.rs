@@ -32,6 +32,16 @@ impl Credential {
     }
 }
 
+impl Source {
+    /// How errors name it: `credentials from <source>` or `anonymous: …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Anonymous => "anonymous: no credentials found".to_string(),
+            other => format!("credentials from {other}"),
+        }
+    }
+}
+
 /// Which credential source was used: named in errors, never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

@@ -31,12 +31,14 @@ pub enum Error {
     Missing(Vec<String>),
 
     /// The registry (or its token service) refused the credential.
-    #[error("{registry} refused to let {credential} {action} {image}: {detail}")]
+    #[error("{registry} refused {action} {image} ({credential}): {detail}")]
     Unauthorized {
         registry: String,
         image: String,
+        /// `pulling from` or `pushing to`.
         action: &'static str,
-        /// The credential source's name, e.g. `REGISTRY_USERNAME/REGISTRY_PASSWORD`.
+        /// Which credential source was used, e.g. `credentials from
+        /// REGISTRY_USERNAME/REGISTRY_PASSWORD`; never the secret.
         credential: String,
         detail: String,
     },

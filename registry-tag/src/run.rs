@@ -178,48 +178,42 @@ impl Tool {
         };
         let mut summary = Vec::new();
         let result = if self.atomic {
-            let planned = plan(&self.client, moves, intent).inspect_err(|e| self.annotate(e));
-            match planned {
-                Ok(planned) => self.carry_out(&planned, out, &mut summary),
-                Err(e) => Err(e),
-            }
+            plan(&self.client, moves, intent)
+                .and_then(|planned| self.carry_out(&planned, out, &mut summary))
+                .inspect_err(|e| self.report_failure(e, &mut summary))
         } else {
-            // Independent moves: one failure is reported and the rest go on.
+            // Independent moves: a failure is reported and the rest go on.
             let total = moves.len();
-            let mut failed = 0;
+            let mut failures = Vec::new();
             for mv in moves {
-                let outcome = plan(&self.client, vec![mv], intent)
-                    .and_then(|planned| self.carry_out(&planned, out, &mut summary));
-                match outcome {
+                match plan(&self.client, vec![mv], intent)
+                    .and_then(|planned| self.carry_out(&planned, out, &mut summary))
+                {
                     Ok(_) => {}
-                    Err(Error::Common(e)) => return Err(Error::Common(e)),
-                    Err(e) if total == 1 => {
-                        self.annotate(&e);
-                        summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
-                        self.write_summary(&summary)?;
-                        return Err(e);
-                    }
+                    // stdout or the summary file failed: nothing more can be reported.
+                    Err(e @ Error::Common(_)) => return Err(e),
                     Err(e) => {
-                        self.annotate(&e);
-                        note(TOOL, &self.style.bad(&e.to_string()));
-                        summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
-                        failed += 1;
+                        self.report_failure(&e, &mut summary);
+                        if total > 1 {
+                            note(TOOL, &self.style.bad(&e.to_string()));
+                        }
+                        failures.push(e);
                     }
                 }
             }
-            if failed > 0 {
-                Err(Error::Failed(format!("{failed} of {total} moves failed")))
-            } else {
-                Ok(Code::Ok)
+            match failures.len() {
+                0 => Ok(Code::Ok),
+                1 if total == 1 => Err(failures.remove(0)),
+                n => Err(Error::Failed(format!("{n} of {total} moves failed"))),
             }
         };
-        if let Err(e) = &result {
-            if self.atomic {
-                summary.push(format!("**failed:** {}", markdown_cell(&e.to_string())));
-            }
-        }
         self.write_summary(&summary)?;
         result
+    }
+
+    fn report_failure(&self, error: &Error, summary: &mut Vec<String>) {
+        self.annotate(error);
+        summary.push(format!("**failed:** {}", markdown_cell(&error.to_string())));
     }
 
     /// Applies (or, dry, shows) one plan, writing records and human lines.

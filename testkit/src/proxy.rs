@@ -23,6 +23,10 @@ pub struct Fault {
     pub status: u16,
     /// A `Retry-After` (seconds) to send with it.
     pub retry_after: Option<u32>,
+    /// A `Location` to send with it (a redirect, with a 3xx status).
+    pub location: Option<String>,
+    /// A body (and its content type) instead of the default JSON error.
+    pub body: Option<(String, Vec<u8>)>,
 }
 
 impl Fault {
@@ -35,6 +39,23 @@ impl Fault {
             times: None,
             status,
             retry_after: None,
+            location: None,
+            body: None,
+        }
+    }
+
+    /// Answers with this body and content type instead of the JSON error
+    /// (with status 200: a forged response, such as an oversized manifest).
+    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Fault {
+        self.body = Some((content_type.to_string(), body));
+        self
+    }
+
+    /// Every matching request from the `nth` on is redirected (307) to `url`.
+    pub fn redirect(method: &str, path_suffix: &str, nth: usize, url: &str) -> Fault {
+        Fault {
+            location: Some(url.to_string()),
+            ..Fault::status(method, path_suffix, nth, 307)
         }
     }
 
@@ -53,7 +74,11 @@ impl Fault {
 #[derive(Debug, Default)]
 struct State {
     log: Vec<(String, String)>,
+    /// The requests that carried an `Authorization` header.
+    authorized: Vec<(String, String)>,
     faults: Vec<(Fault, usize)>,
+    /// Response headers removed before answering (lower case).
+    strip: Vec<String>,
 }
 
 /// The running proxy; stops on drop.
@@ -122,6 +147,17 @@ impl Proxy {
         format!("http://{}", self.host())
     }
 
+    /// Removes header `name` from every upstream response (to imitate
+    /// registries that, say, send no `Docker-Content-Digest` on HEAD).
+    pub fn strip_response_header(&self, name: &str) {
+        self.state.lock().expect("lock").strip.push(name.to_ascii_lowercase());
+    }
+
+    /// The requests so far that carried an `Authorization` header.
+    pub fn authorized_requests(&self) -> Vec<(String, String)> {
+        self.state.lock().expect("lock").authorized.clone()
+    }
+
     /// Every request so far as (method, path with query).
     pub fn requests(&self) -> Vec<(String, String)> {
         self.state.lock().expect("lock").log.clone()
@@ -182,6 +218,9 @@ fn handle(
     let fault = {
         let mut state = state.lock().expect("lock");
         state.log.push((method.clone(), url.clone()));
+        if request.headers().iter().any(|h| h.field.equiv("Authorization")) {
+            state.authorized.push((method.clone(), url.clone()));
+        }
         let mut chosen = None;
         for (fault, seen) in state.faults.iter_mut() {
             if fault.method == method && path.ends_with(&fault.path_suffix) {
@@ -202,14 +241,21 @@ fn handle(
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
     if let Some(fault) = fault {
-        let mut response = tiny_http::Response::from_string(format!(
-            r#"{{"errors":[{{"code":"UNKNOWN","message":"testkit proxy: injected {}"}}]}}"#,
-            fault.status
-        ))
-        .with_status_code(fault.status)
-        .with_header(header("Content-Type", "application/json"));
+        let (content_type, body) = fault.body.clone().unwrap_or_else(|| {
+            let error = format!(
+                r#"{{"errors":[{{"code":"UNKNOWN","message":"testkit proxy: injected {}"}}]}}"#,
+                fault.status
+            );
+            ("application/json".to_string(), error.into_bytes())
+        });
+        let mut response = tiny_http::Response::from_data(body)
+            .with_status_code(fault.status)
+            .with_header(header("Content-Type", &content_type));
         if let Some(seconds) = fault.retry_after {
             response.add_header(header("Retry-After", &seconds.to_string()));
+        }
+        if let Some(location) = &fault.location {
+            response.add_header(header("Location", location));
         }
         let _ = request.respond(response);
         return;
@@ -238,12 +284,13 @@ fn handle(
         }
     };
     let status = upstream_response.status().as_u16();
+    let strip = state.lock().expect("lock").strip.clone();
     let headers: Vec<tiny_http::Header> = upstream_response
         .headers()
         .iter()
         .filter(|(name, _)| {
             let n = name.as_str();
-            n == "content-length" || !HOP_BY_HOP.contains(&n)
+            (n == "content-length" || !HOP_BY_HOP.contains(&n)) && !strip.iter().any(|s| s == n)
         })
         .filter_map(|(name, value)| {
             tiny_http::Header::from_bytes(name.as_str(), value.as_bytes()).ok()

@@ -7,5 +7,6 @@ mod support;
 
 mod atomic;
 mod auth;
+mod protocol;
 mod resolve;
 mod retag;

@@ -315,3 +315,33 @@ fn step_summary_lists_the_moves() {
     assert!(text.contains(&pushed.digest[..19]), "{text}");
     assert!(text.contains("moved"), "{text}");
 }
+
+#[test]
+fn failures_are_annotated_and_summarised_under_github_actions() {
+    let registry = Registry::start();
+    registry
+        .pusher()
+        .push("app", "latest", Kind::Oci, "annotate");
+    let sandbox = Sandbox::new();
+    let summary = sandbox.home.join("summary.md");
+    let out = sandbox.run(
+        &[&format!("{}/app:staging-404", registry.host()), "latest"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+        None,
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stderr
+            .contains("::error title=registry-tag::tag staging-404 not found in"),
+        "{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(&summary).expect("summary written");
+    assert!(
+        text.contains("**failed:** tag staging-404 not found"),
+        "{text}"
+    );
+}

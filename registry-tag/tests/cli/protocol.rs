@@ -1,0 +1,87 @@
+//! Registry protocol details: HEAD without a digest, oversized manifests,
+//! and no `Authorization` header across a redirect.
+
+use serde_json::json;
+use testkit::image::{Kind, OCI_MANIFEST};
+use testkit::proxy::{Fault, Proxy};
+use testkit::registry::{Registry, PASSWORD, USER};
+
+use crate::support::{assert_code, assert_hidden, single_record, Sandbox};
+
+#[test]
+fn a_head_without_digest_falls_back_to_get() {
+    let registry = Registry::start();
+    let pushed = registry
+        .pusher()
+        .push("app", "v1", Kind::DockerList, "no-digest-header");
+    let proxy = Proxy::start(&registry.url());
+    proxy.strip_response_header("Docker-Content-Digest");
+    let out = Sandbox::new().run(&[&format!("{}/app:v1", proxy.host())], &[], None);
+    assert_code(&out, 0);
+    assert_eq!(single_record(&out)["digest"], pushed.digest.as_str());
+    let methods: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|(_, p)| p.ends_with("/manifests/v1"))
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(methods, ["HEAD", "GET"]);
+}
+
+#[test]
+fn manifests_over_4_mib_are_refused() {
+    // distribution 2.8 itself refuses to store them, so the proxy forges one.
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let small = pusher.push("big", "latest", Kind::Oci, "small");
+    pusher.push("big", "huge", Kind::Oci, "huge");
+    let bytes = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "layers": [],
+        "annotations": {"padding": "x".repeat(5 << 20)},
+    }))
+    .unwrap();
+    let proxy = Proxy::start(&registry.url());
+    proxy.add_fault(Fault::status("GET", "/big/manifests/huge", 1, 200).body(OCI_MANIFEST, bytes));
+    let out = Sandbox::new().run(
+        &[&format!("{}/big:huge", proxy.host()), "latest"],
+        &[],
+        None,
+    );
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("larger than 4 MiB"), "{}", out.stderr);
+    assert_eq!(pusher.digest_of("big", "latest"), Some(small.digest));
+}
+
+#[test]
+fn authorization_is_not_sent_across_a_redirect() {
+    let registry = Registry::start_htpasswd();
+    registry.pusher().push("app", "v1", Kind::Oci, "redirect");
+    let elsewhere = Proxy::start(&registry.url());
+    let front = Proxy::start(&registry.url());
+    front.add_fault(Fault::redirect(
+        "GET",
+        "/app/manifests/v1",
+        1,
+        &format!("{}/v2/app/manifests/v1", elsewhere.url()),
+    ));
+    let out = Sandbox::new().run(
+        &[&format!("{}/app:v1", front.host()), "latest"],
+        &[("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)],
+        None,
+    );
+    // The redirected GET reaches the other host without credentials, and
+    // the registry behind it refuses it.
+    assert_code(&out, 1);
+    assert!(
+        !elsewhere.requests().is_empty(),
+        "the redirect was not followed"
+    );
+    assert_eq!(
+        elsewhere.authorized_requests(),
+        Vec::<(String, String)>::new()
+    );
+    assert!(!front.authorized_requests().is_empty());
+    assert_hidden(&out, PASSWORD);
+}
