@@ -1,0 +1,144 @@
+//! What no output may contain (tokens, injected workflow commands), and the JUnit report.
+
+use super::*;
+
+/// A tenant whose error pages quote the bearer they were sent.
+fn echoing_its_token() -> TenantSpec {
+    let spec = TenantSpec::healthy("echo");
+    let body = format!("{{\"error\":\"bad token {}\"}}", spec.token);
+    spec.with_fault(Fault::Respond(403, body))
+}
+
+#[test]
+fn tokens_never_appear_in_any_output() {
+    let fleet = fleet(vec![
+        TenantSpec::healthy("good"),
+        TenantSpec::healthy("bad").with_fault(Fault::Status500("/admin/liveness".into())),
+        TenantSpec::healthy("down").with_fault(Fault::Down),
+        TenantSpec::healthy("open").with_fault(Fault::FailOpen),
+        echoing_its_token(),
+    ]);
+    let dir = TempDir::new("reports").unwrap();
+    let junit = dir.join("junit.xml");
+    let summary = dir.join("summary.md");
+    for ci in [false, true] {
+        for tenants in [vec![0], vec![0, 1, 2, 3, 4]] {
+            let _ = std::fs::remove_file(&summary);
+            let input: String = tenants
+                .iter()
+                .map(|&i| fleet.tenant_line(i) + "\n")
+                .collect();
+            let mut cmd = command(&dir, &["--junit", junit.to_str().unwrap()]);
+            cmd.env("GITHUB_STEP_SUMMARY", &summary);
+            if ci {
+                cmd.env("GITHUB_ACTIONS", "true");
+            }
+            let out = Output::of(&mut cmd, Some(&input));
+            assert_eq!(
+                out.code,
+                if tenants.len() == 1 { 0 } else { 1 },
+                "{}",
+                out.stderr
+            );
+            let junit = std::fs::read_to_string(&junit).unwrap();
+            let summary = std::fs::read_to_string(&summary).unwrap();
+            assert!(junit.contains("<testcase"), "{junit}");
+            assert!(summary.contains("canary-smoke"), "{summary}");
+            // Under GitHub Actions the masks come first and are the only
+            // place a token is printed: that is what makes the runner hide it.
+            let masks = if ci { tenants.len() } else { 0 };
+            let stderr: Vec<&str> = out.stderr.lines().collect();
+            for (n, line) in stderr.iter().enumerate() {
+                assert_eq!(
+                    line.starts_with("::add-mask::"),
+                    n < masks,
+                    "{}",
+                    out.stderr
+                );
+            }
+            for i in 0..fleet.len() {
+                let token = fleet.token(i);
+                let shown = stderr[masks..].join("\n");
+                for (what, text) in [
+                    ("stdout", &out.stdout),
+                    ("stderr", &shown),
+                    ("junit", &junit),
+                    ("summary", &summary),
+                ] {
+                    assert!(
+                        !text.contains(&token),
+                        "token of tenant {i} in {what}:\n{text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_response_bodies_cannot_inject_workflow_commands() {
+    let body = "oops\n::error::forged annotation\n::add-mask::x\r\n::set-output name=x::y";
+    let fleet = fleet(vec![
+        TenantSpec::healthy("hostile").with_fault(Fault::Respond(500, body.into()))
+    ]);
+    for ci in [false, true] {
+        let dir = TempDir::new("smoke").unwrap();
+        let mut cmd = command(&dir, &[]);
+        if ci {
+            cmd.env("GITHUB_ACTIONS", "true");
+        }
+        let out = Output::of(&mut cmd, Some(&fleet.tenant_lines()));
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr
+                .contains("got oops\\n::error::forged annotation\\n"),
+            "{}",
+            out.stderr
+        );
+        for line in out.stderr.lines() {
+            let ours = line.starts_with(&format!("::add-mask::{}", fleet.token(0)))
+                || line.starts_with("::error title=canary-smoke%3A hostile::");
+            assert!(
+                !line.starts_with("::") || ours,
+                "injected line {line:?} in:\n{}",
+                out.stderr
+            );
+        }
+        if ci {
+            assert_eq!(
+                out.stderr.matches("::error title=").count(),
+                6,
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn the_junit_report_has_a_testcase_per_tenant_and_check() {
+    let fleet = fleet(vec![
+        TenantSpec::healthy("good"),
+        TenantSpec::healthy("html").with_fault(Fault::HtmlError),
+    ]);
+    let dir = TempDir::new("junit").unwrap();
+    let file = dir.join("smoke.xml");
+    let out = smoke(&["--junit", file.to_str().unwrap()], &fleet.tenant_lines());
+    assert_eq!(out.code, 1);
+    let xml = std::fs::read_to_string(&file).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"canary-smoke\" tests=\"12\" failures=\"6\""), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 12);
+    assert_eq!(xml.matches("<failure ").count(), 6);
+    assert_eq!(xml.matches("<testsuite ").count(), 2);
+    assert!(
+        xml.contains(r#"<testsuite name="html" tests="6" failures="6""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("&lt;html&gt;") && !xml.contains("<html>"),
+        "{xml}"
+    );
+    assert!(xml.trim_end().ends_with("</testsuites>"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no partial file is left behind");
+}
