@@ -203,6 +203,10 @@ pub struct MoveError {
     /// `image:tag` of the move that failed.
     pub failed: String,
     pub cause: Box<Error>,
+    /// False when nothing was tried (`--expect-current` did not hold).
+    pub attempted: bool,
+    /// How many moves were undone.
+    pub undone: usize,
     /// Undo problems (a new tag that cannot be deleted, a restore that failed).
     pub unrestored: Vec<String>,
     /// The final state of every tag in the plan, as read back.
@@ -211,11 +215,18 @@ pub struct MoveError {
 
 impl fmt::Display for MoveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.attempted {
+            return write!(f, "{}", self.cause);
+        }
         write!(f, "moving {} failed: {}", self.failed, self.cause)?;
-        if self.unrestored.is_empty() {
-            write!(f, "; every tag is back at its previous digest")
-        } else {
-            write!(f, "; NOT fully restored: {}", self.unrestored.join("; "))
+        match (self.unrestored.is_empty(), self.undone) {
+            (true, 0) => write!(f, "; nothing was changed"),
+            (true, n) => write!(
+                f,
+                "; {n} move{} undone: every tag is back at its previous digest",
+                if n == 1 { "" } else { "s" }
+            ),
+            (false, _) => write!(f, "; NOT fully restored: {}", self.unrestored.join("; ")),
         }
     }
 }
@@ -267,11 +278,17 @@ impl Plan {
     ) -> Result<Vec<TagRecord>, MoveError> {
         if let Some(expected) = expect_current {
             if let Err(cause) = self.check_expect_current(expected) {
+                let failed = match &cause {
+                    Error::NotExpected { reference, .. } => reference.clone(),
+                    _ => String::new(),
+                };
                 return Err(MoveError {
-                    failed: cause_reference(&cause),
+                    failed,
                     cause: Box::new(cause),
+                    attempted: false,
+                    undone: 0,
                     unrestored: Vec::new(),
-                    records: self.current_records(),
+                    records: self.steps.iter().filter_map(unchanged).collect(),
                 });
             }
         }
@@ -283,74 +300,75 @@ impl Plan {
             }
             match move_one(client, step) {
                 Ok(()) => records.push(step.record(&step.manifest.digest, true)),
-                Err(cause) => {
-                    let (unrestored, mut final_records) =
-                        self.undo(client, &self.steps[..i], &records);
-                    // This step's tag was not (verifiably) moved: read it back.
-                    let now = client
-                        .resolve_optional(&step.mv.destination())
-                        .ok()
-                        .flatten()
-                        .map(|r| r.digest);
-                    let mut unrestored = unrestored;
-                    let prev = step.current.as_ref().map(|c| c.digest.clone());
-                    if now != prev {
-                        unrestored.push(format!(
-                            "{} points at {} (was {})",
-                            step.mv.destination(),
-                            now.as_deref().unwrap_or("unknown"),
-                            prev.as_deref().unwrap_or("nothing")
-                        ));
-                    }
-                    if let Some(now) = &now {
-                        final_records.push(step.record(now, Some(now) != prev.as_ref()));
-                    }
-                    final_records.extend(self.steps[i + 1..].iter().filter_map(unchanged));
-                    return Err(MoveError {
-                        failed: step.mv.destination().to_string(),
-                        cause: Box::new(cause),
-                        unrestored,
-                        records: final_records,
-                    });
-                }
+                Err(cause) => return Err(self.roll_back(client, i, records, cause)),
             }
         }
         Ok(records)
     }
 
-    fn current_records(&self) -> Vec<TagRecord> {
-        self.steps.iter().filter_map(unchanged).collect()
-    }
-
-    /// Puts the tags of `done` back where they were, newest first.
-    fn undo(
+    /// After step `failed` failed: puts every tag this plan moved back where
+    /// it was, newest first (the failed one too, in case its PUT landed
+    /// despite the error), and reports where each tag ended up.
+    fn roll_back(
         &self,
         client: &Client,
-        done: &[Step],
-        records: &[TagRecord],
-    ) -> (Vec<String>, Vec<TagRecord>) {
+        failed: usize,
+        records: Vec<TagRecord>,
+        cause: Error,
+    ) -> MoveError {
         let mut unrestored = Vec::new();
-        let mut finals: Vec<Option<TagRecord>> = records.iter().cloned().map(Some).collect();
-        for (step, slot) in done.iter().zip(finals.iter_mut()).rev() {
+        let mut finals: Vec<Option<TagRecord>> = records.into_iter().map(Some).collect();
+        let step = &self.steps[failed];
+        let dest = step.mv.destination();
+        let previous = step.current.as_ref().map(|c| c.digest.as_str());
+        finals.push(match client.resolve_optional(&dest) {
+            Ok(now) => match (now.map(|r| r.digest), previous) {
+                (Some(now), Some(prev)) if now == prev => unchanged(step),
+                (Some(now), _) => Some(step.record(&now, true)),
+                (None, None) => None,
+                (None, Some(prev)) => {
+                    unrestored.push(format!("{dest} no longer exists (it pointed at {prev})"));
+                    None
+                }
+            },
+            Err(e) => {
+                unrestored.push(format!("{dest} could not be read back: {e}"));
+                None
+            }
+        });
+        let mut undone = 0;
+        for (step, slot) in self.steps[..=failed].iter().zip(finals.iter_mut()).rev() {
             if !slot.as_ref().is_some_and(|r| r.changed) {
                 continue;
             }
             let dest = step.mv.destination();
             let outcome = match &step.current {
                 Some(previous) => restore(client, step, &previous.digest),
-                None => client
-                    .delete_tag(&step.mv.image, &step.mv.tag)
-                    .map_err(|e| format!("{dest} did not exist before and could not be deleted ({e}); it still points at {}", short(&step.manifest.digest))),
+                None => client.delete_tag(&step.mv.image, &step.mv.tag).map_err(|e| {
+                    format!(
+                        "{dest} did not exist before and could not be deleted ({e}); it still points at {}",
+                        short(slot.as_ref().map_or("", |r| r.digest.as_str()))
+                    )
+                }),
             };
             match outcome {
                 Ok(()) => {
-                    // Restored to the previous digest, or deleted (no record).
+                    // Back at the previous digest, or deleted (then no record).
                     *slot = unchanged(step);
+                    undone += 1;
                 }
                 Err(message) => unrestored.push(message),
             }
         }
-        (unrestored, finals.into_iter().flatten().collect())
+        finals.extend(self.steps[failed + 1..].iter().map(unchanged));
+        MoveError {
+            failed: dest.to_string(),
+            cause: Box::new(cause),
+            attempted: true,
+            undone,
+            unrestored,
+            records: finals.into_iter().flatten().collect(),
+        }
     }
 }
 
@@ -361,13 +379,6 @@ fn unchanged(step: &Step) -> Option<TagRecord> {
         previous: None,
         ..step.record(digest, false)
     })
-}
-
-fn cause_reference(error: &Error) -> String {
-    match error {
-        Error::NotExpected { reference, .. } => reference.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn move_one(client: &Client, step: &Step) -> Result<(), Error> {

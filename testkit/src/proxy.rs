@@ -27,6 +27,9 @@ pub struct Fault {
     pub location: Option<String>,
     /// A body (and its content type) instead of the default JSON error.
     pub body: Option<(String, Vec<u8>)>,
+    /// Forward the request first (it takes effect upstream), then answer
+    /// with the fault instead of upstream's response: a lost success.
+    pub forward: bool,
 }
 
 impl Fault {
@@ -41,7 +44,14 @@ impl Fault {
             retry_after: None,
             location: None,
             body: None,
+            forward: false,
         }
+    }
+
+    /// The request still reaches upstream; only its answer is replaced.
+    pub fn after_forwarding(mut self) -> Fault {
+        self.forward = true;
+        self
     }
 
     /// Answers with this body and content type instead of the JSON error
@@ -150,7 +160,11 @@ impl Proxy {
     /// Removes header `name` from every upstream response (to imitate
     /// registries that, say, send no `Docker-Content-Digest` on HEAD).
     pub fn strip_response_header(&self, name: &str) {
-        self.state.lock().expect("lock").strip.push(name.to_ascii_lowercase());
+        self.state
+            .lock()
+            .expect("lock")
+            .strip
+            .push(name.to_ascii_lowercase());
     }
 
     /// The requests so far that carried an `Authorization` header.
@@ -218,7 +232,11 @@ fn handle(
     let fault = {
         let mut state = state.lock().expect("lock");
         state.log.push((method.clone(), url.clone()));
-        if request.headers().iter().any(|h| h.field.equiv("Authorization")) {
+        if request
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Authorization"))
+        {
             state.authorized.push((method.clone(), url.clone()));
         }
         let mut chosen = None;
@@ -240,6 +258,13 @@ fn handle(
     }
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
+    let fault = match fault {
+        Some(fault) if fault.forward => {
+            let _ = forward(&request, &method, upstream, &url, agent, body.clone());
+            Some(fault)
+        }
+        other => other,
+    };
     if let Some(fault) = fault {
         let (content_type, body) = fault.body.clone().unwrap_or_else(|| {
             let error = format!(
@@ -260,20 +285,7 @@ fn handle(
         let _ = request.respond(response);
         return;
     }
-    let mut builder = ureq::http::Request::builder()
-        .method(method.as_str())
-        .uri(format!("{upstream}{url}"));
-    for h in request.headers() {
-        let name = h.field.as_str().as_str();
-        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
-            builder = builder.header(name, h.value.as_str());
-        }
-    }
-    let forwarded = builder
-        .body(body)
-        .map_err(|e| e.to_string())
-        .and_then(|req| agent.run(req).map_err(|e| e.to_string()));
-    let mut upstream_response = match forwarded {
+    let mut upstream_response = match forward(&request, &method, upstream, &url, agent, body) {
         Ok(r) => r,
         Err(e) => {
             let _ = request.respond(
@@ -319,6 +331,30 @@ fn handle(
         response.add_header(h);
     }
     let _ = request.respond(response);
+}
+
+/// Sends `request` on to `upstream`, headers and body as received.
+fn forward(
+    request: &tiny_http::Request,
+    method: &str,
+    upstream: &str,
+    url: &str,
+    agent: &ureq::Agent,
+    body: Vec<u8>,
+) -> Result<ureq::http::Response<ureq::Body>, String> {
+    let mut builder = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{upstream}{url}"));
+    for h in request.headers() {
+        let name = h.field.as_str().as_str();
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            builder = builder.header(name, h.value.as_str());
+        }
+    }
+    builder
+        .body(body)
+        .map_err(|e| e.to_string())
+        .and_then(|req| agent.run(req).map_err(|e| e.to_string()))
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {

@@ -147,3 +147,53 @@ fn a_bad_request_line_changes_nothing() {
         assert_eq!(pusher.digest_of("a", "latest"), Some(old.digest.clone()));
     }
 }
+
+#[test]
+fn a_move_that_landed_despite_an_error_is_undone_too() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let a_old = pusher.push("a", "latest", Kind::Oci, "a-old");
+    pusher.push("a", "staging-5", Kind::Oci, "a-new");
+    let b_old = pusher.push("b", "latest", Kind::DockerList, "b-old");
+    pusher.push("b", "staging-5", Kind::DockerList, "b-new");
+    let proxy = Proxy::start(&registry.url());
+    // b's PUTs reach the registry but every attempt is answered 500; the
+    // restore after them goes through.
+    proxy.add_fault(
+        Fault::status("PUT", "/b/manifests/latest", 1, 500)
+            .times(4)
+            .after_forwarding(),
+    );
+    let h = proxy.host();
+    let stdin = request(&h, "a", "staging-5", "latest") + &request(&h, "b", "staging-5", "latest");
+    let out = Sandbox::new().run(&["--atomic"], &[], Some(&stdin));
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("2 moves undone"), "{}", out.stderr);
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_old.digest));
+    assert_eq!(pusher.digest_of("b", "latest"), Some(b_old.digest));
+}
+
+#[test]
+fn a_first_move_that_fails_changes_nothing() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let old = pusher.push("a", "latest", Kind::Oci, "old");
+    pusher.push("a", "staging-6", Kind::Oci, "new");
+    let proxy = Proxy::start(&registry.url());
+    proxy.add_fault(Fault::status("PUT", "/a/manifests/latest", 1, 400));
+    let out = Sandbox::new().run(
+        &[&format!("{}/a:staging-6", proxy.host()), "latest"],
+        &[],
+        None,
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.ends_with("; nothing was changed\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pusher.digest_of("a", "latest"), Some(old.digest));
+    // A 400 is not retried.
+    let puts = proxy.requests().iter().filter(|(m, _)| m == "PUT").count();
+    assert_eq!(puts, 1);
+}
