@@ -88,6 +88,10 @@ impl Registry {
 
     fn launch(auth: Auth) -> Registry {
         let program = std::env::var("DOCKER_REGISTRY").unwrap_or_else(|_| PROGRAM.to_string());
+        Registry::launch_program(&program, auth)
+    }
+
+    fn launch_program(program: &str, auth: Auth) -> Registry {
         let mut last_log = String::new();
         // A port found free can be taken before the registry binds it: try again.
         for _ in 0..5 {
@@ -100,7 +104,7 @@ impl Registry {
                     .expect("write htpasswd");
             }
             let log = std::fs::File::create(dir.join("registry.log")).expect("create registry log");
-            let child = match Command::new(&program)
+            let child = match Command::new(program)
                 .arg("serve")
                 .arg(&config)
                 .stdin(Stdio::null())
@@ -201,4 +205,40 @@ http:
         )),
     }
     yaml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_binary_fails_with_install_advice() {
+        let panic = std::panic::catch_unwind(|| {
+            Registry::launch_program("/nonexistent/docker-registry", Auth::None)
+        })
+        .expect_err("must not start");
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert_eq!(message, MISSING);
+        assert!(message.contains("apt-get install docker-registry"));
+    }
+
+    #[test]
+    fn starts_answers_and_stops() {
+        let registry = Registry::start();
+        let url = format!("{}/v2/", registry.url());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        assert_eq!(agent.get(&url).call().unwrap().status().as_u16(), 200);
+        drop(registry);
+        assert!(
+            agent.get(&url).call().is_err(),
+            "still answering after drop"
+        );
+    }
 }
