@@ -16,11 +16,13 @@ use clap::Parser;
 ///   {"image":"ghcr.io/o/p","tag":"latest","digest":"sha256:…","previous":"sha256:…","source":"staging-4c1d56e","changed":true}
 ///
 /// and one human line per change to stderr. Request lines are all read and
-/// checked before anything is moved, so a bad line changes nothing.
+/// checked before anything is moved, so a bad line changes nothing. (The
+/// record of a digest resolve carries the digest in "tag".)
 #[derive(Debug, Parser)]
 #[command(
     name = "registry-tag",
     version,
+    verbatim_doc_comment,
     after_long_help = "\
 CREDENTIALS (first match wins; the source used is named in errors, never the secret):
   REGISTRY_USERNAME, REGISTRY_PASSWORD  username and password or token, for every registry
@@ -70,6 +72,9 @@ pub struct Cli {
 
     /// Resolve every source and destination first and change nothing if one is
     /// missing; if a move fails, restore the tags already moved and exit 1.
+    /// (A tag that did not exist before cannot be removed again where the
+    /// registry cannot delete tags, such as distribution 2.8: it is reported
+    /// as not restored.)
     #[arg(long)]
     pub atomic: bool,
 
