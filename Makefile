@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINS    := tenant-list canary-wait canary-smoke registry-tag rollback-latest
 
-.PHONY: all build test lint install deps clean man
+.PHONY: all build test lint install deps clean man demo bench
 
 all: build
 
@@ -22,8 +22,16 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; \
 	fi
 
+## Every crate's tests, then the demo as an end-to-end test of the whole loop.
 test: deps
 	$(CARGO) test --workspace
+	$(CARGO) build --workspace --bins
+	demo/demo.sh --quiet
+
+## The release loop on loopback with the real tools, narrated.
+demo: deps
+	$(CARGO) build --workspace --bins
+	demo/demo.sh
 
 lint:
 	$(CARGO) fmt --all --check
@@ -43,3 +51,7 @@ clean:
 ## Man pages and completions under docs/man, generated from the clap definitions.
 man:
 	$(CARGO) run -q -p xtask -- man
+
+## Performance figures against their targets, as one table (release builds, loopback).
+bench: deps
+	bench/run.sh

@@ -68,7 +68,9 @@ impl Output {
                 let _ = pipe.write_all(input.as_bytes());
             });
         }
-        let out = child.wait_with_output().expect("wait for the tool under test");
+        let out = child
+            .wait_with_output()
+            .expect("wait for the tool under test");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -8,7 +8,13 @@ use clap_complete::Shell;
 
 /// Every shipped tool's command definition.
 pub fn tools() -> Vec<clap::Command> {
-    vec![tenant_list::Cli::command()]
+    vec![
+        tenant_list::Cli::command(),
+        canary_wait::Cli::command(),
+        canary_smoke::Cli::command(),
+        registry_tag::Cli::command(),
+        rollback_latest::Cli::command(),
+    ]
 }
 
 /// The generated files, relative to `docs/man/`, with their contents.
