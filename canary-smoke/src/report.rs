@@ -37,6 +37,10 @@ pub struct CheckOutcome {
     /// Why the check failed; absent when it passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// False for a check failed without sending it (the tenant was
+    /// unreachable, or a capture it needs is missing).
+    #[serde(skip)]
+    pub sent: bool,
 }
 
 /// Every check of one tenant, once it is done.
@@ -164,7 +168,9 @@ impl Reporter {
         }
         // One write, so lines of tenants finishing together do not interleave.
         let _ = io::stderr().lock().write_all(text.as_bytes());
-        for check in tenant.checks.iter().filter(|c| !c.ok) {
+        // Checks not sent follow from the failure that stopped them: one
+        // annotation for that is enough.
+        for check in tenant.checks.iter().filter(|c| !c.ok && c.sent) {
             self.ci.error(
                 &format!("canary-smoke: {}", tenant.name),
                 &format!(

@@ -73,6 +73,7 @@ impl Smoke<'_> {
                 expected: redact(&describe(check, &vars), tenant),
                 got: String::new(),
                 reason: None,
+                sent: false,
             };
             let missing = check.missing(&vars);
             if let Some(why) = &unreachable {
@@ -87,6 +88,7 @@ impl Smoke<'_> {
                     "not run: {{{placeholder}}} was not captured ({by} failed)"
                 ));
             } else {
+                outcome.sent = true;
                 match self.sender.send(tenant, check, &vars) {
                     Err(failure) => {
                         outcome.ms = failure.ms;

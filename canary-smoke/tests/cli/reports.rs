@@ -44,21 +44,52 @@ fn tokens_never_appear_in_any_output() {
             let summary = std::fs::read_to_string(&summary).unwrap();
             assert!(junit.contains("<testcase"), "{junit}");
             assert!(summary.contains("canary-smoke"), "{summary}");
-            // Under GitHub Actions the masks come first and are the only
-            // place a token is printed: that is what makes the runner hide it.
-            let masks = if ci { tenants.len() } else { 0 };
+            // Under GitHub Actions each token is masked before anything is
+            // said about its tenant, and the masks are the only place a token
+            // is printed: that is what makes the runner hide it.
             let stderr: Vec<&str> = out.stderr.lines().collect();
-            for (n, line) in stderr.iter().enumerate() {
-                assert_eq!(
-                    line.starts_with("::add-mask::"),
-                    n < masks,
+            let masks: Vec<usize> = (0..stderr.len())
+                .filter(|&n| stderr[n].starts_with("::add-mask::"))
+                .collect();
+            assert_eq!(
+                masks.len(),
+                if ci { tenants.len() } else { 0 },
+                "{}",
+                out.stderr
+            );
+            for &i in tenants.iter().filter(|_| ci) {
+                let mask = format!("::add-mask::{}", fleet.token(i));
+                let masked_at = stderr
+                    .iter()
+                    .position(|l| *l == mask)
+                    .expect("a mask per token");
+                let name = format!(" {}:", fleet.name(i));
+                let first_mention = stderr.iter().position(|l| l.contains(&name));
+                assert!(
+                    first_mention.is_none_or(|m| masked_at < m),
                     "{}",
                     out.stderr
                 );
             }
+            if ci && tenants.len() > 1 {
+                // One per failing check that was sent: bad 2 (both liveness
+                // checks), down 1 (the refused one; the rest were not sent),
+                // open 1, echo 6.
+                assert_eq!(
+                    out.stderr.matches("\n::error title=").count(),
+                    10,
+                    "{}",
+                    out.stderr
+                );
+            }
+            let shown: Vec<&str> = stderr
+                .iter()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .copied()
+                .collect();
             for i in 0..fleet.len() {
                 let token = fleet.token(i);
-                let shown = stderr[masks..].join("\n");
+                let shown = shown.join("\n");
                 for (what, text) in [
                     ("stdout", &out.stdout),
                     ("stderr", &shown),
