@@ -399,6 +399,65 @@ mod tests {
             .contains("REGISTRY_PASSWORD is not"));
     }
 
+    fn with_config(json: &str) -> (Credentials, PathBuf) {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "registry-tag-creds-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(&path, json).unwrap();
+        let creds = Credentials {
+            docker_config: Some(path.clone()),
+            ..Credentials::default()
+        };
+        (creds, path)
+    }
+
+    #[test]
+    fn docker_config_auths_by_host_or_url() {
+        let (creds, path) = with_config(
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"aHViOnB3"},
+                         "https://quay.io":{"username":"q","password":"p"},
+                         "ghcr.io":{}}}"#,
+        );
+        let hub = creds.for_registry(DOCKER_HUB).unwrap();
+        assert_eq!(
+            (hub.username.as_str(), hub.password.expose()),
+            ("hub", "pw")
+        );
+        assert_eq!(
+            hub.source,
+            Source::DockerAuths {
+                config: path.clone(),
+                key: "https://index.docker.io/v1/".into()
+            }
+        );
+        assert_eq!(creds.for_registry("quay.io").unwrap().username, "q");
+        // An empty entry (left by a credsStore login) is no credential.
+        assert_eq!(
+            creds.for_registry("ghcr.io").unwrap().source,
+            Source::Anonymous
+        );
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_missing_helper_is_named() {
+        let (creds, path) = with_config(r#"{"credHelpers":{"ghcr.io":"no-such-helper-xyz"}}"#);
+        let err = creds.for_registry("ghcr.io").unwrap_err().to_string();
+        assert!(
+            err.contains("docker-credential-no-such-helper-xyz"),
+            "{err}"
+        );
+        assert!(err.contains("PATH"), "{err}");
+        let (creds, _) = with_config(r#"{"credHelpers":{"ghcr.io":"../evil"}}"#);
+        assert!(creds.for_registry("ghcr.io").is_err());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
     #[test]
     fn source_names_never_hold_secrets() {
         let s = Source::DockerAuths {
