@@ -160,3 +160,51 @@ fn main() -> ExitCode {
     );
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Result<Args, String> {
+        parse(line.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn flags_parse() {
+        let a = args("--tenants 3 --latency-ms=50 --path-prefixed --sha abc1234 --fault 2=slow:100 --fault 0=down").unwrap();
+        assert_eq!(
+            (a.tenants, a.latency, a.path_prefixed),
+            (3, Duration::from_millis(50), true)
+        );
+        assert_eq!(a.sha, "abc1234");
+        assert_eq!(
+            a.faults,
+            [
+                (2, Fault::Slow(Duration::from_millis(100))),
+                (0, Fault::Down)
+            ]
+        );
+        assert_eq!(args("--help").unwrap_err(), "");
+    }
+
+    #[test]
+    fn bad_flags_say_what_is_wrong() {
+        for (line, message) in [
+            ("", "--tenants N (N > 0) is required"),
+            ("--tenants 0", "--tenants N (N > 0) is required"),
+            ("--tenants x", "--tenants: not a number: \"x\""),
+            (
+                "--tenants 2 --fault 2=down",
+                "--fault 2=…: tenants are numbered 0 to 1",
+            ),
+            (
+                "--tenants 2 --fault down",
+                "--fault: expected I=MODE, got \"down\"",
+            ),
+            ("--tenants 2 --bogus", "unknown argument \"--bogus\""),
+            ("--tenants", "--tenants needs a value"),
+        ] {
+            assert_eq!(args(line).unwrap_err(), message, "{line}");
+        }
+    }
+}
