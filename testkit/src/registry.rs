@@ -146,7 +146,10 @@ impl Registry {
             if let Ok(resp) = agent.get(format!("{}/v2/", self.url())).call() {
                 let status = resp.status().as_u16();
                 if status == 200 || status == 401 {
-                    return true;
+                    // Another registry may hold the port and have answered
+                    // while ours failed to bind it: ours must still be alive.
+                    std::thread::sleep(Duration::from_millis(30));
+                    return matches!(self.child.try_wait(), Ok(None));
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
