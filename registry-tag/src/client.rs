@@ -203,8 +203,10 @@ impl Client {
     /// registry's `Docker-Content-Digest` and a requested digest.
     pub fn fetch_manifest(&self, reference: &Reference) -> Result<Manifest, Error> {
         let reply = self.manifest_request("GET", reference)?;
-        let manifest = Manifest::new(reply.body.clone(), media_type_of(&reply).as_deref());
-        if let Some(said) = reply.header("docker-content-digest") {
+        let said = reply.header("docker-content-digest").map(str::to_string);
+        let media_type = media_type_of(&reply);
+        let manifest = Manifest::new(reply.body, media_type.as_deref());
+        if let Some(said) = said {
             if said.starts_with("sha256:") && said != manifest.digest {
                 return Err(Error::DigestMismatch {
                     reference: reference.to_string(),
