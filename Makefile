@@ -54,4 +54,11 @@ man:
 
 ## Performance figures against their targets, as one table (release builds, loopback).
 bench: deps
+	@missing=""; for c in curl jq skopeo; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "installing the benchmark baselines:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "bench: missing$$missing (apt-get install$$missing)" >&2; exit 2; fi; \
+	fi
 	bench/run.sh
