@@ -11,15 +11,20 @@ all: build
 build:
 	$(CARGO) build --workspace
 
-## Test dependencies a fresh machine lacks: Debian's docker-registry
-## (distribution 2.8), which the registry tests start on loopback.
+## Test dependencies a fresh machine may lack: Debian's docker-registry
+## (distribution 2.8), which the registry tests start on loopback, and the
+## openssl command, with which the test token server signs its tokens.
+TEST_PACKAGES := docker-registry:docker-registry openssl:openssl
 deps:
-	@if ! command -v docker-registry >/dev/null 2>&1; then \
+	@missing=""; for pair in $(TEST_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then \
-	    echo "docker-registry is missing: run 'sudo apt-get install docker-registry'" >&2; exit 2; \
+	    echo "missing test dependencies: run 'sudo apt-get install$$missing'" >&2; exit 2; \
 	  fi; \
-	  echo "installing Debian's docker-registry for the registry tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; \
+	  echo "installing test dependencies:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 ## Every crate's tests, then the demo as an end-to-end test of the whole loop.

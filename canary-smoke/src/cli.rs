@@ -40,7 +40,7 @@ pub struct Cli {
     pub jobs: u16,
 
     /// Limit on each request, connecting included: 20s, 1500ms, 1m, or plain seconds.
-    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = common::duration::parse_flag)]
     pub timeout: Duration,
 
     /// Retry a request this many times after a connection error (refused,
@@ -66,37 +66,6 @@ pub struct Cli {
 }
 
 /// `20s`, `1500ms`, `2m`, `1m30s`, `1h`, or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let err = || format!("expected a duration like 20s, 1500ms, 2m or 1m30s; got {text:?}");
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return positive(Duration::from_secs(seconds)).ok_or_else(err);
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
-        let number: u64 = rest[..digits].parse().map_err(|_| err())?;
-        rest = &rest[digits..];
-        let unit = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        total += match &rest[..unit] {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number * 60),
-            "h" => Duration::from_secs(number * 3600),
-            _ => return Err(err()),
-        };
-        rest = &rest[unit..];
-    }
-    positive(total).ok_or_else(err)
-}
-
-fn positive(d: Duration) -> Option<Duration> {
-    (!d.is_zero()).then_some(d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,16 +74,5 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("20"), Ok(Duration::from_secs(20)));
-        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        for bad in ["", "0", "0s", "s", "10x", "1.5s", "-1", "ms10"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 }

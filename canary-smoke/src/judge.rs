@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use common::jsonl::kind_of;
 use serde_json::Value;
 
 use crate::suite::{fill_json, Check, Expect, JsonKind};
@@ -97,10 +98,10 @@ pub fn judge(check: &Check, vars: &BTreeMap<String, String>, status: u16, body: 
     match (expect.json, &json) {
         (Some(JsonKind::Object), Value::Object(_)) | (Some(JsonKind::Array), Value::Array(_)) => {}
         (Some(JsonKind::Object), other) => {
-            return fail(format!("expected a JSON object, got {}", kind(other)))
+            return fail(format!("expected a JSON object, got {}", kind_of(other)))
         }
         (Some(JsonKind::Array), other) => {
-            return fail(format!("expected a JSON array, got {}", kind(other)))
+            return fail(format!("expected a JSON array, got {}", kind_of(other)))
         }
         _ => {}
     }
@@ -126,7 +127,7 @@ pub fn judge(check: &Check, vars: &BTreeMap<String, String>, status: u16, body: 
             Some(other) if !other.is_null() => {
                 return fail(format!(
                     "cannot capture {{{name}}}: {pointer:?} is {}, not a string or number",
-                    kind(other)
+                    kind_of(other)
                 ))
             }
             _ => {
@@ -150,17 +151,6 @@ fn status_words(expect: &Expect) -> String {
             .map(u16::to_string)
             .collect::<Vec<_>>()
             .join(" or "),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

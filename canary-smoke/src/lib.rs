@@ -50,7 +50,7 @@ use std::time::Instant;
 use common::ci::GithubActions;
 use common::{Code, HasCode};
 
-pub use cli::{parse_duration, Cli};
+pub use cli::Cli;
 pub use report::CheckOutcome;
 pub use suite::Suite;
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::duration;
+use common::duration;
 
 /// Pass canary tenants through as soon as each one runs the expected build.
 ///
@@ -69,17 +69,17 @@ pub struct Cli {
     pub auth: bool,
 
     /// Give up this long after starting: 90s, 7m, 1h, 1m30s or plain seconds.
-    #[arg(long, value_name = "DURATION", default_value = "7m", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "7m", value_parser = duration::parse_flag)]
     pub timeout: Duration,
 
     /// Time between two polls of one tenant, varied by up to ±10% so the
     /// fleet is not polled in lock-step.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse_flag)]
     pub interval: Duration,
 
     /// Limit on one poll, connecting included [default: --interval, at least
     /// 1s and at most 10s].
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse_flag)]
     pub request_timeout: Option<Duration>,
 
     /// On timeout, write the tenants that are not ready to stdout anyway, warn,
@@ -135,18 +135,6 @@ impl Sha {
 impl fmt::Display for Sha {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// Longest duration any flag takes: a canary that needs longer is not
-/// updating, and it keeps deadline arithmetic far from overflow.
-const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
-
-fn positive_duration(text: &str) -> Result<Duration, String> {
-    match duration::parse(text)? {
-        d if d.is_zero() => Err(format!("{text:?} is zero; give a positive duration")),
-        d if d > MAX_DURATION => Err(format!("{text:?} is longer than 24h")),
-        d => Ok(d),
     }
 }
 

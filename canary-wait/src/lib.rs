@@ -1,7 +1,6 @@
 //! `canary-wait`: tenants pass through as soon as each runs the expected build.
 
 mod cli;
-mod duration;
 mod pool;
 mod probe;
 mod wait;

@@ -8,7 +8,9 @@ use common::Tenant;
 use serde_json::Value;
 
 use crate::cli::{Cli, Sha};
-use crate::{duration, TOOL};
+use common::duration;
+
+use crate::TOOL;
 
 /// Largest response body read from a version endpoint.
 const MAX_BODY_BYTES: u64 = 64 * 1024;

@@ -16,10 +16,10 @@ use common::term::{note, Style};
 use common::{Code, Tenant};
 
 use crate::cli::{Cli, Sha};
-use crate::duration::human;
 use crate::pool::Pool;
 use crate::probe::{Observation, Prober};
 use crate::{Error, TOOL};
+use common::duration::human;
 
 /// Most waiting tenants named in one progress line.
 const PROGRESS_NAMES: usize = 10;

@@ -125,7 +125,8 @@ fn describe(error: &serde_json::Error) -> String {
     text.replace('`', "\"")
 }
 
-fn kind_of(value: &Value) -> &'static str {
+/// "an array", "a string", …: a JSON value's kind, for messages.
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

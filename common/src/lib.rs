@@ -4,6 +4,7 @@
 //! HTTP agent configuration with timeouts always set.
 
 pub mod ci;
+pub mod duration;
 pub mod error;
 pub mod exit;
 pub mod http;

@@ -39,6 +39,20 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// Longest duration any flag takes: keeps deadline arithmetic far from
+/// overflow, and nothing in a release gate should wait longer.
+pub const MAX_FLAG: Duration = Duration::from_secs(24 * 3600);
+
+/// [`parse`] for a flag: positive and at most [`MAX_FLAG`]. Usable directly
+/// as a clap `value_parser`.
+pub fn parse_flag(text: &str) -> Result<Duration, String> {
+    match parse(text)? {
+        d if d.is_zero() => Err(format!("{text:?} is zero; give a positive duration")),
+        d if d > MAX_FLAG => Err(format!("{text:?} is longer than 24h")),
+        d => Ok(d),
+    }
+}
+
 /// `250ms`, `42s`, `7m`, `1m30s`, `1h2m3s`: whole seconds once past one second.
 pub fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
@@ -73,6 +87,15 @@ mod tests {
         assert_eq!(parse("1m30s"), Ok(secs(90)));
         assert_eq!(parse(" 250ms "), Ok(Duration::from_millis(250)));
         assert_eq!(parse("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn flags_are_positive_and_bounded() {
+        assert_eq!(parse_flag("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_flag("2h"), Ok(Duration::from_secs(7200)));
+        for bad in ["0", "0s", "25h", "ms10"] {
+            assert!(parse_flag(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
