@@ -45,6 +45,27 @@ impl Sandbox {
     pub fn home(&self) -> &Path {
         self.home.path()
     }
+
+    /// An executable script `name` in `<home>/bin` (a credential helper, say);
+    /// returns that directory, to put first on `PATH`.
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.home.join("bin");
+        std::fs::create_dir_all(&dir).expect("mkdir bin");
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        dir
+    }
+}
+
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// Fails with everything the tool printed when its exit code is not `code`.
