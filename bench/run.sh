@@ -18,7 +18,7 @@ done
 
 printf '\n%-58s %14s %22s %8s  %s\n' FIGURE OURS BASELINE RATIO TARGET
 printf '%.0s-' $(seq 118); echo
-grep '|' "$rows" | while IFS='|' read -r figure ours baseline ratio target; do
+grep '|' "$rows" | grep -v '^figure|' | while IFS='|' read -r figure ours baseline ratio target; do
   printf '%-58s %14s %22s %8s  %s\n' "$figure" "$ours" "$baseline" "$ratio" "$target"
 done
 exit $status
