@@ -1,4 +1,9 @@
+use std::time::Duration;
+
 use clap::Parser;
+use common::ci::GithubActions;
+
+use crate::{Client, Credentials, Error, Options};
 
 /// Resolve, list and move tags in an OCI registry.
 ///
@@ -86,6 +91,14 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach registries: the flags every tool built on this library
+/// shares (`#[command(flatten)]` it into the tool's `Cli`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
     /// Allow plain http to non-loopback registries and token services.
     #[arg(long)]
     pub insecure: bool,
@@ -93,6 +106,29 @@ pub struct Cli {
     /// Overall timeout of each HTTP request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+}
+
+impl RegistryArgs {
+    /// The one client of a `tool` process: credentials from the environment,
+    /// each secret masked under GitHub Actions before anything else is
+    /// printed (even a usage error), then the credential configuration
+    /// checked.
+    pub fn client(&self, tool: &str, version: &str, ci: &GithubActions) -> Result<Client, Error> {
+        let credentials = Credentials::from_env();
+        let client = Client::new(
+            Options {
+                insecure: self.insecure,
+                timeout: Duration::from_secs(self.timeout),
+                tool: tool.to_string(),
+                version: version.to_string(),
+                ..Options::default()
+            },
+            credentials.clone(),
+        )
+        .with_ci(ci.clone());
+        credentials.check()?;
+        Ok(client)
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub mod record;
 pub mod reference;
 mod run;
 
-pub use cli::Cli;
+pub use cli::{Cli, RegistryArgs};
 pub use client::{Client, Options, RetryPolicy};
 pub use credentials::{Credential, Credentials, Source};
 pub use error::Error;

@@ -2,7 +2,6 @@
 //! lines on stderr, a step summary under GitHub Actions.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use common::ci::{markdown_cell, GithubActions};
 use common::jsonl::{self, RecordWriter, Records};
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use crate::manifest::short;
 use crate::plan::{plan, Intent, Move, Plan};
 use crate::reference::{check_digest, Image, Reference};
-use crate::{Cli, Client, Credentials, Error, Options, TagRecord};
+use crate::{Cli, Client, Error, TagRecord};
 
 const TOOL: &str = "registry-tag";
 
@@ -28,18 +27,7 @@ struct Request {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let ci = GithubActions::from_env();
-    let credentials = Credentials::from_env();
-    // Masks go out before anything else, even before a usage error.
-    let client = Client::new(
-        Options {
-            insecure: cli.insecure,
-            timeout: Duration::from_secs(cli.timeout),
-            ..Options::default()
-        },
-        credentials.clone(),
-    )
-    .with_ci(ci.clone());
-    credentials.check()?;
+    let client = cli.registry.client(TOOL, env!("CARGO_PKG_VERSION"), &ci)?;
     if let Some(expected) = &cli.expect_current {
         check_digest(expected).map_err(|e| Error::Usage(format!("--expect-current: {e}")))?;
     }

@@ -74,13 +74,8 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["sha", "dry_run"])]
     pub list: bool,
 
-    /// Allow plain http to non-loopback registries.
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Overall timeout of each HTTP request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub registry: registry_tag::RegistryArgs,
 }
 
 #[cfg(test)]

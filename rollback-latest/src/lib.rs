@@ -3,16 +3,12 @@
 mod cli;
 mod sha;
 
-use std::time::Duration;
-
 use common::ci::{markdown_cell, GithubActions};
 use common::jsonl::RecordWriter;
 use common::term::{say, Style};
 use common::{Code, HasCode};
 use registry_tag::manifest::short;
-use registry_tag::{
-    plan, Client, Credentials, Image, Intent, Move, MoveError, Options, Plan, TagRecord,
-};
+use registry_tag::{plan, Client, Image, Intent, Move, MoveError, Plan, TagRecord};
 use serde::Serialize;
 
 pub use cli::Cli;
@@ -81,19 +77,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         .map_err(|e| Error::Usage(format!("--tag {:?}: {e}", cli.tag)))?;
 
     let ci = GithubActions::from_env();
-    let credentials = Credentials::from_env();
-    let client = Client::new(
-        Options {
-            insecure: cli.insecure,
-            timeout: Duration::from_secs(cli.timeout),
-            tool: TOOL.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            ..Options::default()
-        },
-        credentials.clone(),
-    )
-    .with_ci(ci.clone());
-    credentials.check().map_err(registry_tag::Error::from)?;
+    let client = cli.registry.client(TOOL, env!("CARGO_PKG_VERSION"), &ci)?;
 
     let mut rollback = Rollback {
         client,

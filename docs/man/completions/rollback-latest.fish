@@ -4,6 +4,6 @@ complete -c rollback-latest -l tag -d 'The tag to move' -r
 complete -c rollback-latest -l timeout -d 'Overall timeout of each HTTP request, in seconds' -r
 complete -c rollback-latest -l dry-run -d 'Show each image\'s current and target digest; change nothing'
 complete -c rollback-latest -l list -d 'List each image\'s staging tags with digests, marking the one latest points at'
-complete -c rollback-latest -l insecure -d 'Allow plain http to non-loopback registries'
+complete -c rollback-latest -l insecure -d 'Allow plain http to non-loopback registries and token services'
 complete -c rollback-latest -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rollback-latest -s V -l version -d 'Print version'
