@@ -43,7 +43,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 install:
-	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release $(addprefix --bin ,$(BINS))
 	@for b in $(BINS); do \
 	  if [ -x target/release/$$b ]; then \
 	    install -Dm755 target/release/$$b $(DESTDIR)$(PREFIX)/bin/$$b && echo "installed $(DESTDIR)$(PREFIX)/bin/$$b"; \
