@@ -179,14 +179,14 @@ ok "rolled back: latest → staging-$GOOD7 on both images"
 
 step "Where latest points now"
 if ((!QUIET)); then
-  printf '  %-46s %-20s %s\n' IMAGE BUILD DIGEST
+  printf '  %-52s %-18s %s\n' IMAGE BUILD DIGEST
   for image in "$PLATFORM" "$TENANT"; do
     d=$(latest_of "$image")
     build=unknown
     for sha in $GOOD7 $BAD7; do
       [[ "$d" == "${DIGEST[platform-$sha]}" || "$d" == "${DIGEST[tenant-$sha]}" ]] && build=staging-$sha
     done
-    printf '  %-46s %-20s %s\n' "$image:latest" "$build" "${d:0:19}…"
+    printf '  %-52s %-18s %s\n' "$image:latest" "$build" "${d:0:19}…"
   done
 fi
 
