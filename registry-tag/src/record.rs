@@ -22,3 +22,18 @@ pub struct TagRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
 }
+
+impl TagRecord {
+    /// A tag as it is: where it points, nothing moved (resolve and list).
+    pub fn current(image: &str, tag: &str, digest: &str) -> TagRecord {
+        TagRecord {
+            image: image.to_string(),
+            tag: tag.to_string(),
+            digest: digest.to_string(),
+            previous: None,
+            source: None,
+            changed: false,
+            dry_run: false,
+        }
+    }
+}

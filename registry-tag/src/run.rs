@@ -118,15 +118,11 @@ impl Tool {
             .client
             .resolve(reference)
             .inspect_err(|e| self.annotate(e))?;
-        out.write(&TagRecord {
-            image: reference.image.name.clone(),
-            tag: reference.target_str().to_string(),
-            digest: resolved.digest,
-            previous: None,
-            source: None,
-            changed: false,
-            dry_run: false,
-        })?;
+        out.write(&TagRecord::current(
+            &reference.image.name,
+            reference.target_str(),
+            &resolved.digest,
+        ))?;
         Ok(Code::Ok)
     }
 
@@ -138,15 +134,9 @@ impl Tool {
         for tag in tags {
             let reference = image.tag(&tag)?;
             match self.client.resolve_optional(&reference)? {
-                Some(resolved) => out.write(&TagRecord {
-                    image: image.name.clone(),
-                    tag,
-                    digest: resolved.digest,
-                    previous: None,
-                    source: None,
-                    changed: false,
-                    dry_run: false,
-                })?,
+                Some(resolved) => {
+                    out.write(&TagRecord::current(&image.name, &tag, &resolved.digest))?
+                }
                 // Deleted between the listing and the HEAD.
                 None => note(TOOL, &format!("{reference} vanished while listing")),
             }

@@ -330,15 +330,7 @@ impl Rollback {
                     if is_latest { "*" } else { " " },
                     resolved.digest
                 ));
-                let record = TagRecord {
-                    image: image.name.clone(),
-                    tag,
-                    digest: resolved.digest,
-                    previous: None,
-                    source: None,
-                    changed: false,
-                    dry_run: false,
-                };
+                let record = TagRecord::current(&image.name, &tag, &resolved.digest);
                 self.out.write(&ListRecord {
                     record: &record,
                     latest: is_latest,
