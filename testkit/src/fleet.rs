@@ -41,7 +41,7 @@ use std::io;
 use std::net::TcpListener;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -334,6 +334,38 @@ impl Fleet {
     /// The workspace ids `GET /workspaces` lists for tenant `i`.
     pub fn workspace_ids(&self, i: usize) -> Vec<String> {
         self.tenants[i].workspaces.clone()
+    }
+}
+
+/// A stop signal shared by a server's dispatcher and its request handlers;
+/// it wakes handlers asleep in a delay at once.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    fn set(&self) {
+        *self.stopped.lock().unwrap() = true;
+        self.wake.notify_all();
+    }
+
+    fn is_stopped(&self) -> bool {
+        *self.stopped.lock().unwrap()
+    }
+
+    /// Sleeps for `d` unless stopped first; true if stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        if d.is_zero() {
+            return self.is_stopped();
+        }
+        let guard = self.stopped.lock().unwrap();
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, d, |stopped| !*stopped)
+            .unwrap();
+        *guard
     }
 }
 

@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use crate::TempDir;
@@ -254,7 +257,7 @@ fn answer(
     let params: Vec<(String, String)> = query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .map(|(k, v)| (k.to_string(), query_value(v)))
         .collect();
     let scopes: Vec<String> = params
         .iter()
@@ -283,7 +286,10 @@ fn answer(
         .find(|h| h.field.equiv("Authorization"))
         .and_then(|h| h.value.as_str().strip_prefix("Basic ").map(str::to_string));
     if let Some(encoded) = basic {
-        let decoded = base64_decode(&encoded).and_then(|b| String::from_utf8(b).ok());
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
         let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return error(401, "UNAUTHORIZED", "malformed Basic credentials", grant);
         };
@@ -359,81 +365,21 @@ fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     out
 }
 
-const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64_with(input: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-        if pad {
-            out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
-        }
-    }
-    out
-}
-
 /// Standard base64 with padding (`Authorization: Basic`, `x5c`).
 pub fn base64_std(input: &[u8]) -> String {
-    base64_with(input, STD, true)
+    STANDARD.encode(input)
 }
 
+/// Base64url without padding, as JWTs use.
 fn base64url(input: &[u8]) -> String {
-    base64_with(
-        input,
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        false,
-    )
+    URL_SAFE_NO_PAD.encode(input)
 }
 
-fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in input.trim().trim_end_matches('=').bytes() {
-        let v = STD.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| Some(hex(bytes[i + 1])? * 16 + hex(bytes[i + 2])?))
-            .flatten();
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b as u8);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, b) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// A query parameter value: `+` is a space, `%XX` a byte.
+fn query_value(raw: &str) -> String {
+    percent_decode_str(&raw.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -444,11 +390,11 @@ mod tests {
     fn encodings() {
         assert_eq!(base64_std(b"fo"), "Zm8=");
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
-        assert_eq!(base64_decode("dTpw").unwrap(), b"u:p");
         assert_eq!(
-            percent_decode("repository%3Aa%2Fb%3Apull%2Cpush"),
+            query_value("repository%3Aa%2Fb%3Apull%2Cpush"),
             "repository:a/b:pull,push"
         );
-        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(query_value("a+b%2B"), "a b+");
+        assert_eq!(query_value("100%"), "100%");
     }
 }

@@ -3,47 +3,19 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use serde_json::json;
 
 use super::tenant::{serve_tenant, Incoming, Reply, TenantState};
-use super::ORG_HEADER;
+use super::{Stop, ORG_HEADER};
 
 /// Which tenant a server's requests are for.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Route {
     Single(usize),
     Prefixed,
-}
-
-/// A stop signal that wakes sleeping request handlers at once.
-#[derive(Debug, Default)]
-pub(super) struct Stop {
-    pub(super) stopped: Mutex<bool>,
-    pub(super) wake: Condvar,
-}
-
-impl Stop {
-    pub(super) fn set(&self) {
-        *self.stopped.lock().unwrap() = true;
-        self.wake.notify_all();
-    }
-
-    /// Sleeps for `d` unless stopped first; true if stopped.
-    pub(super) fn sleep(&self, d: Duration) -> bool {
-        if d.is_zero() {
-            return *self.stopped.lock().unwrap();
-        }
-        let guard = self.stopped.lock().unwrap();
-        let (guard, _) = self
-            .wake
-            .wait_timeout_while(guard, d, |stopped| !*stopped)
-            .unwrap();
-        *guard
-    }
 }
 
 /// One listening server: a dispatcher thread receives requests and runs
@@ -112,10 +84,10 @@ pub(super) fn dispatch(
     loop {
         let request = match server.recv() {
             Ok(request) => request,
-            Err(_) if *stop.stopped.lock().unwrap() => break,
+            Err(_) if stop.is_stopped() => break,
             Err(_) => continue,
         };
-        if *stop.stopped.lock().unwrap() {
+        if stop.is_stopped() {
             break;
         }
         handlers.retain(|h| !h.is_finished());
@@ -187,7 +159,7 @@ pub(super) fn handle(
             }
         }
     };
-    if *stop.stopped.lock().unwrap() {
+    if stop.is_stopped() {
         return;
     }
     let mut raw = format!(

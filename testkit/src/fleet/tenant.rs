@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::server::Stop;
-use super::{Fault, TenantSpec};
+use super::{Fault, Stop, TenantSpec};
 
 /// What a tenant is now (changed at runtime) and what it stores.
 #[derive(Debug)]
