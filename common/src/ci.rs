@@ -5,6 +5,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use crate::redact::scrub;
 use crate::{Error, Secret};
 
 /// What the CI environment asks of a tool, read once at start-up.
@@ -72,7 +73,7 @@ impl GithubActions {
             .append(true)
             .open(path)
             .map_err(report)?;
-        let mut text = markdown.to_string();
+        let mut text = scrub(markdown).into_owned();
         if !text.ends_with('\n') {
             text.push('\n');
         }
@@ -81,8 +82,10 @@ impl GithubActions {
 }
 
 /// A workflow command line, `::error title=T::message`, escaped as the
-/// Actions toolkit does.
+/// Actions toolkit does, with registered secrets scrubbed.
 pub fn annotation(level: &str, title: &str, message: &str) -> String {
+    let (title, message) = (scrub(title), scrub(message));
+    let (title, message) = (title.as_ref(), message.as_ref());
     if title.is_empty() {
         format!("::{level}::{}", escape_data(message))
     } else {
@@ -143,6 +146,13 @@ mod tests {
             "::error title=a%3Ab%2Cc::50%25%0Anext"
         );
         assert_eq!(annotation("warning", "", "x"), "::warning::x");
+    }
+
+    #[test]
+    fn annotations_never_carry_a_secret() {
+        let _s = Secret::new("ci-s3cret/x");
+        let line = annotation("error", "t ci-s3cret/x", "echo ci-s3cret\\/x");
+        assert_eq!(line, "::error title=t ***::echo ***");
     }
 
     #[test]

@@ -53,7 +53,8 @@ where
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             // stderr may itself be closed; there is nowhere left to report that.
-            let _ = writeln!(io::stderr(), "{tool}: {error}");
+            let message = crate::redact::scrub(&error.to_string()).into_owned();
+            let _ = writeln!(io::stderr(), "{tool}: {message}");
             error.code().into()
         }
     }

@@ -2,7 +2,7 @@
 //! they are known.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::marker::PhantomData;
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Error;
+use crate::{redact, Error, Secret, Tenant};
 
 /// Longest record line accepted; a longer one is an input error, not an
 /// out-of-memory.
@@ -159,33 +159,97 @@ pub fn open(path: Option<&Path>) -> Result<(Box<dyn BufRead + Send>, String), Er
 /// the pipe can start on it. A closed stdout surfaces as
 /// [`Error::Output`] with a `BrokenPipe` source, which [`crate::exit::finish`]
 /// turns into a quiet stop.
+///
+/// [`RecordWriter::write`] scrubs registered secrets from every record;
+/// [`RecordWriter::write_tenant`] is the one path that carries a token, down
+/// a pipe to the next tool (on a terminal it shows `***` unless built with
+/// [`RecordWriter::show_tokens`]).
 #[derive(Debug)]
 pub struct RecordWriter<W: Write> {
     out: W,
     buf: Vec<u8>,
+    terminal: bool,
+    show_tokens: bool,
 }
 
 impl RecordWriter<io::Stdout> {
     pub fn stdout() -> Self {
-        RecordWriter::new(io::stdout())
+        let mut writer = RecordWriter::new(io::stdout());
+        writer.terminal = io::stdout().is_terminal();
+        writer
     }
 }
 
 impl<W: Write> RecordWriter<W> {
+    /// A writer to `out`, which is taken not to be a terminal.
     pub fn new(out: W) -> Self {
         RecordWriter {
             out,
             buf: Vec::with_capacity(512),
+            terminal: false,
+            show_tokens: false,
         }
     }
 
+    /// Whether [`RecordWriter::write_tenant`] prints real tokens on a
+    /// terminal (`--show-tokens`). Off a terminal they always travel.
+    pub fn show_tokens(mut self, show: bool) -> Self {
+        self.show_tokens = show;
+        self
+    }
+
+    /// Treats the output as a terminal (or not), whatever it is: for tests
+    /// and for writers that are not stdout.
+    pub fn terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
+    }
+
+    /// Whether tenant tokens are written as `***`.
+    pub fn hides_tokens(&self) -> bool {
+        self.terminal && !self.show_tokens
+    }
+
+    /// Writes one record with every registered secret scrubbed.
     pub fn write<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), Error> {
+        self.serialize(record)?;
+        let line = match redact::scrub_bytes(&self.buf) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(scrubbed) => Some(scrubbed),
+        };
+        match line {
+            None => self.emit(),
+            Some(line) => {
+                self.buf = line;
+                self.emit()
+            }
+        }
+    }
+
+    /// Writes a tenant record with its token, for the next tool in a pipe.
+    /// On a terminal (unless [`RecordWriter::show_tokens`]) the token is
+    /// `***` and the rest of the record is scrubbed like any other.
+    pub fn write_tenant(&mut self, tenant: &Tenant) -> Result<(), Error> {
+        if self.hides_tokens() {
+            let mut shown = tenant.clone();
+            shown.token = Secret::new(redact::MASK);
+            return self.write(&shown);
+        }
+        self.serialize(tenant)?;
+        self.emit()
+    }
+
+    fn serialize<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), Error> {
         self.buf.clear();
         // Serialising to memory first keeps the io error (a broken pipe)
         // visible instead of wrapped inside serde_json's own error type.
         serde_json::to_writer(&mut self.buf, record)
             .map_err(|e| Error::Output(io::Error::other(e)))?;
         self.buf.push(b'\n');
+        Ok(())
+    }
+
+    fn emit(&mut self) -> Result<(), Error> {
         self.out.write_all(&self.buf).map_err(Error::Output)?;
         self.out.flush().map_err(Error::Output)
     }
@@ -229,6 +293,50 @@ mod tests {
     #[test]
     fn last_line_without_newline_is_read() {
         assert_eq!(read("{\"url\":\"z\"}"), vec![Ok(Rec { url: "z".into() })]);
+    }
+
+    fn written(writer: RecordWriter<Vec<u8>>) -> String {
+        String::from_utf8(writer.out).unwrap()
+    }
+
+    fn tenant(token: &str) -> Tenant {
+        serde_json::from_value(serde_json::json!({
+            "name": "t", "url": "https://t.example.com", "token": token,
+            "note": format!("echo {token}")
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn records_are_scrubbed_tenants_carry_their_token_down_a_pipe() {
+        let t = tenant("jsonl-tok/1");
+        let mut w = RecordWriter::new(Vec::new());
+        w.write(&serde_json::json!({"got": "jsonl-tok/1"})).unwrap();
+        w.write_tenant(&t).unwrap();
+        let text = written(w);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], r#"{"got":"***"}"#);
+        assert!(
+            lines[1].contains(r#""token":"jsonl-tok/1""#),
+            "{}",
+            lines[1]
+        );
+    }
+
+    #[test]
+    fn tenants_on_a_terminal_show_stars_unless_asked() {
+        let t = tenant("jsonl-tok/2");
+        let mut w = RecordWriter::new(Vec::new()).terminal(true);
+        w.write_tenant(&t).unwrap();
+        let text = written(w);
+        assert!(text.contains(r#""token":"***""#), "{text}");
+        assert!(!text.contains("jsonl-tok/2"), "{text}");
+
+        let mut w = RecordWriter::new(Vec::new())
+            .terminal(true)
+            .show_tokens(true);
+        w.write_tenant(&t).unwrap();
+        assert!(written(w).contains(r#""token":"jsonl-tok/2""#));
     }
 
     #[test]

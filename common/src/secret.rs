@@ -4,13 +4,17 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 /// A token or password. `Debug` and `Display` print `***`; the value is only
 /// reachable through [`Secret::expose`], so every place that sends or writes
-/// it is visible in the code.
+/// it is visible in the code. Making one registers the value with
+/// [`crate::redact`], so every output path scrubs it (values shorter than
+/// four characters are not registered).
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
     }
 
     /// The secret value, for an `Authorization` header or a tenant record.
@@ -44,7 +48,7 @@ impl fmt::Display for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        String::deserialize(d).map(Secret::new)
     }
 }
 

@@ -44,9 +44,10 @@ impl Style {
     }
 }
 
-/// Writes one line to stderr, ignoring a closed stderr.
+/// Writes one line to stderr, ignoring a closed stderr. Registered secrets
+/// are scrubbed ([`crate::redact::scrub`]).
 pub fn say(line: &str) {
-    let _ = writeln!(io::stderr(), "{line}");
+    let _ = writeln!(io::stderr(), "{}", crate::redact::scrub(line));
 }
 
 /// `TOOL: message` on stderr, for notes and warnings that are not results.

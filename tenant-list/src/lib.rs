@@ -2,12 +2,10 @@
 
 mod cli;
 
-use std::io::IsTerminal;
-
 use common::ci::GithubActions;
 use common::jsonl::{self, RecordWriter, Records};
 use common::tenant::{self, Origin, Tenant, TOKENS_VAR, URLS_VAR};
-use common::{Code, HasCode, Secret};
+use common::{Code, HasCode};
 
 pub use cli::{Cli, Shard};
 
@@ -53,13 +51,9 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         }
     }
 
-    let hide_tokens = !cli.show_tokens && std::io::stdout().is_terminal();
-    let mut out = RecordWriter::stdout();
-    for mut tenant in tenants {
-        if hide_tokens {
-            tenant.token = Secret::new("***");
-        }
-        out.write(&tenant)?;
+    let mut out = RecordWriter::stdout().show_tokens(cli.show_tokens);
+    for tenant in &tenants {
+        out.write_tenant(tenant)?;
     }
     Ok(Code::Ok)
 }

@@ -1,0 +1,341 @@
+//! One redaction mechanism for every output path.
+//!
+//! Every [`Secret`] registers its value here when it is made (values shorter
+//! than [`MIN_LEN`] characters are not registered: they would blank out
+//! ordinary words). [`scrub`] then replaces each registered value with `***`
+//! wherever it appears:
+//!
+//! - raw;
+//! - JSON string-escaped, in any mix of forms, also escaped more than once
+//!   (a body inside a record): `\/` for `/`, `\"`, `\\`, `\n`…, and
+//!   `\u00XX` for any character, in lower or upper hex;
+//! - percent-encoded characters (`%2F`), as in a URL;
+//! - base64 (standard and URL-safe, with or without padding), and with
+//!   [`register_basic`] the base64 of `user:password` as sent in a Basic
+//!   `Authorization` header.
+//!
+//! `term::say`/`note`, every `ci` output, `exit::finish`, `trace` and
+//! `RecordWriter::write` call [`scrub`]; tools pass any other text they write
+//! (JUnit, files, tables) through it too.
+
+use std::borrow::Cow;
+use std::sync::RwLock;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::Secret;
+
+/// Values shorter than this many characters are not registered.
+pub const MIN_LEN: usize = 4;
+
+/// What a registered value is replaced with.
+pub const MASK: &str = "***";
+
+/// The registered values as a trie of characters: scrubbing walks it from
+/// each position of the text, decoding escapes as it goes, so its cost does
+/// not grow with the number of secrets.
+#[derive(Debug)]
+struct Trie {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    /// Sorted by character.
+    children: Vec<(char, usize)>,
+    terminal: bool,
+}
+
+impl Trie {
+    const fn new() -> Self {
+        Trie { nodes: Vec::new() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn insert(&mut self, value: &str) {
+        if self.nodes.is_empty() {
+            self.nodes.push(Node::default());
+        }
+        let mut at = 0;
+        for c in value.chars() {
+            at = match self.child(at, c) {
+                Some(next) => next,
+                None => {
+                    let next = self.nodes.len();
+                    self.nodes.push(Node::default());
+                    let children = &mut self.nodes[at].children;
+                    let slot = children.partition_point(|&(k, _)| k < c);
+                    children.insert(slot, (c, next));
+                    next
+                }
+            };
+        }
+        self.nodes[at].terminal = true;
+    }
+
+    fn child(&self, node: usize, c: char) -> Option<usize> {
+        let children = &self.nodes[node].children;
+        children
+            .binary_search_by_key(&c, |&(k, _)| k)
+            .ok()
+            .map(|i| children[i].1)
+    }
+
+    /// The end of the longest registered value that starts at `start`.
+    fn longest_match(&self, text: &str, start: usize) -> Option<usize> {
+        let mut best = None;
+        self.walk(text.as_bytes(), start, 0, &mut best);
+        best
+    }
+
+    fn walk(&self, text: &[u8], at: usize, node: usize, best: &mut Option<usize>) {
+        for (c, len) in decode_at(text, at) {
+            if let Some(next) = self.child(node, c) {
+                let end = at + len;
+                if self.nodes[next].terminal && best.is_none_or(|b| end > b) {
+                    *best = Some(end);
+                }
+                self.walk(text, end, next, best);
+            }
+        }
+    }
+}
+
+static REGISTRY: RwLock<Trie> = RwLock::new(Trie::new());
+
+/// Registers a value (and its base64) for [`scrub`]; [`Secret::new`] calls
+/// this. Values shorter than [`MIN_LEN`] characters are ignored.
+pub fn register(value: &str) {
+    if value.chars().count() < MIN_LEN {
+        return;
+    }
+    let mut forms = vec![value.to_string()];
+    forms.extend(base64_forms(value.as_bytes()));
+    let mut trie = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    for form in &forms {
+        trie.insert(form);
+    }
+}
+
+/// Also registers the base64 of `user:password`, the form a Basic
+/// `Authorization` header carries.
+pub fn register_basic(user: &str, password: &Secret) {
+    if password.expose().chars().count() < MIN_LEN {
+        return;
+    }
+    let pair = format!("{user}:{}", password.expose());
+    let mut trie = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    for form in base64_forms(pair.as_bytes()) {
+        trie.insert(&form);
+    }
+}
+
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    let mut forms: Vec<String> = [STANDARD, URL_SAFE]
+        .iter()
+        .map(|engine| engine.encode(bytes))
+        .chain(
+            [STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+                .iter()
+                .map(|e| e.encode(bytes)),
+        )
+        .collect();
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `text` with every registered value, in any of its forms, replaced by `***`.
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    let trie = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    if trie.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut at = 0;
+    while at < text.len() {
+        if let Some(end) = trie.longest_match(text, at) {
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(&text[copied..at]);
+            buf.push_str(MASK);
+            copied = end;
+            at = end;
+        } else {
+            at += text[at..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut buf) => {
+            buf.push_str(&text[copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
+/// [`scrub`] for bytes that should be UTF-8 (a serialised record); other
+/// bytes are returned unchanged.
+pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => match scrub(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(bytes),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        },
+        Err(_) => Cow::Borrowed(bytes),
+    }
+}
+
+/// The characters the text at `at` may stand for, with how many bytes each
+/// reading takes: the character itself, and the escapes JSON (once or more)
+/// and URLs use for it.
+fn decode_at(text: &[u8], at: usize) -> Vec<(char, usize)> {
+    let mut found = Vec::with_capacity(2);
+    let Some(&first) = text.get(at) else {
+        return found;
+    };
+    // Safe: `at` is always on a char boundary of a valid str.
+    let rest = &text[at..];
+    let width = utf8_width(first);
+    if let Some(c) = std::str::from_utf8(&rest[..width.min(rest.len())])
+        .ok()
+        .and_then(|s| s.chars().next())
+    {
+        found.push((c, width));
+    }
+    match first {
+        b'\\' => {
+            let run = rest.iter().take_while(|&&b| b == b'\\').count();
+            // A run of backslashes is one escaped backslash, however many
+            // times the text was escaped.
+            if run > 1 {
+                found.push(('\\', run));
+            }
+            let after = &rest[run..];
+            match after.first() {
+                Some(b'u') => {
+                    if let Some(c) = hex_char(after.get(1..5)) {
+                        found.push((c, run + 5));
+                    }
+                }
+                Some(&b) => {
+                    let c = match b {
+                        b'/' => Some('/'),
+                        b'"' => Some('"'),
+                        b'\'' => Some('\''),
+                        b'n' => Some('\n'),
+                        b'r' => Some('\r'),
+                        b't' => Some('\t'),
+                        b'b' => Some('\u{8}'),
+                        b'f' => Some('\u{c}'),
+                        _ => None,
+                    };
+                    if let Some(c) = c {
+                        found.push((c, run + 1));
+                    }
+                }
+                None => {}
+            }
+        }
+        b'%' => {
+            if let Some(c) = hex_char(rest.get(1..3)).filter(char::is_ascii) {
+                found.push((c, 3));
+            }
+        }
+        _ => {}
+    }
+    found
+}
+
+fn hex_char(digits: Option<&[u8]>) -> Option<char> {
+    let digits = std::str::from_utf8(digits?).ok()?;
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    char::from_u32(u32::from_str_radix(digits, 16).ok()?)
+}
+
+fn utf8_width(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_escaped_upper(value: &str) -> String {
+        value
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_string()
+                } else {
+                    format!("\\u{:04X}", c as u32)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_scrubbed() {
+        let raw = "s3cr/et+\"x&y<z";
+        let _secret = Secret::new(raw);
+        let serde = serde_json::to_string(raw).unwrap();
+        let serde = &serde[1..serde.len() - 1];
+        let forms = [
+            raw.to_string(),
+            serde.to_string(),
+            serde.replace('/', "\\/"),
+            json_escaped_upper(raw),
+            json_escaped_upper(raw).to_lowercase(),
+            // Escaped twice: a JSON body inside a JSON record.
+            serde_json::to_string(&serde_json::to_string(raw).unwrap()).unwrap(),
+            STANDARD.encode(raw),
+            URL_SAFE_NO_PAD.encode(raw),
+            raw.replace('/', "%2F").replace('+', "%2b"),
+        ];
+        for form in forms {
+            let text = format!("before {form} after");
+            let got = scrub(&text);
+            assert!(got.contains("***"), "{form:?} not scrubbed: {got}");
+            assert!(!got.contains("s3cr"), "{form:?} left a piece: {got}");
+            assert!(
+                got.starts_with("before ") && got.ends_with(" after"),
+                "{got}"
+            );
+        }
+    }
+
+    #[test]
+    fn basic_credentials_are_scrubbed() {
+        let password = Secret::new("pa55/word!");
+        register_basic("robot", &password);
+        let header = format!("Basic {}", STANDARD.encode("robot:pa55/word!"));
+        assert_eq!(scrub(&header), "Basic ***");
+    }
+
+    #[test]
+    fn short_values_are_not_registered_and_clean_text_is_borrowed() {
+        let _short = Secret::new("ab!");
+        assert_eq!(scrub("ab! is short"), "ab! is short");
+        assert!(matches!(scrub("nothing here ✓"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn mixed_escapes_and_longest_match() {
+        let _a = Secret::new("tok-1234");
+        let _b = Secret::new("tok-12345678");
+        assert_eq!(scrub("x tok-12345678 y"), "x *** y");
+        assert_eq!(scrub("tok\\u002d1234"), "***");
+        assert_eq!(scrub("é tok-1234é"), "é ***é");
+    }
+}
