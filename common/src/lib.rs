@@ -11,10 +11,12 @@ pub mod http;
 pub mod jsonl;
 pub mod redact;
 pub mod secret;
+pub mod sha;
 pub mod tenant;
 pub mod term;
 
 pub use error::Error;
 pub use exit::{Code, HasCode};
 pub use secret::Secret;
+pub use sha::Sha;
 pub use tenant::Tenant;
