@@ -9,11 +9,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use base64::engine::general_purpose::{
+    STANDARD, STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT,
+};
+use base64::Engine as _;
 use common::ci::neutralize;
 use common::Secret;
 use serde::Deserialize;
 
-use crate::base64;
 use crate::reference::DOCKER_HUB;
 
 /// A username and password (or token) for one registry, and where they came from.
@@ -28,7 +31,7 @@ impl Credential {
     /// `Basic base64(user:password)`.
     pub fn basic_header(&self) -> Secret {
         let raw = format!("{}:{}", self.username, self.password.expose());
-        Secret::new(format!("Basic {}", base64::encode(raw.as_bytes())))
+        Secret::new(format!("Basic {}", STANDARD.encode(raw)))
     }
 }
 
@@ -268,8 +271,11 @@ fn from_docker_config(
     }
     let (username, password) = match (&entry.auth, &entry.username, &entry.password) {
         (Some(auth), _, _) if !auth.is_empty() => {
-            let raw =
-                base64::decode(auth.expose()).ok_or_else(|| err("\"auth\" is not valid base64"))?;
+            let encoded = auth.expose().trim();
+            let raw = STANDARD_PAD_INDIFFERENT
+                .decode(encoded)
+                .or_else(|_| URL_SAFE_PAD_INDIFFERENT.decode(encoded))
+                .map_err(|_| err("\"auth\" is not valid base64"))?;
             let raw = String::from_utf8(raw).map_err(|_| err("\"auth\" is not UTF-8"))?;
             let (u, p) = raw
                 .split_once(':')

@@ -13,7 +13,6 @@
 //! # Ok(()) }
 //! ```
 
-mod base64;
 pub mod challenge;
 mod cli;
 pub mod client;
@@ -26,7 +25,7 @@ pub mod reference;
 mod run;
 
 pub use cli::{Cli, RegistryArgs};
-pub use client::{Client, Options, RetryPolicy};
+pub use client::{Access, Client, Options, RetryPolicy};
 pub use credentials::{Credential, Credentials, Source};
 pub use error::Error;
 pub use manifest::{Manifest, Resolved};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::client::Client;
+use crate::client::{Access, Client};
 use crate::manifest::{short, Manifest, Resolved};
 use crate::record::TagRecord;
 use crate::reference::{check_tag, Image, Reference, ReferenceError, Target};
@@ -115,16 +115,17 @@ pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, E
                 mv.tag, mv.image.name
             )));
         }
-        if intent == Intent::Move {
-            client.intend_push(&mv.image);
-        }
     }
     // Ping and token once per image first, then every lookup at once: the
     // source GETs and destination HEADs do not depend on each other.
+    let access = match intent {
+        Intent::Move => Access::Push,
+        Intent::DryRun => Access::Pull,
+    };
     let mut images: Vec<&Image> = Vec::new();
     for mv in &moves {
         if !images.contains(&&mv.image) {
-            client.authenticate(&mv.image)?;
+            client.authenticate(&mv.image, access)?;
             images.push(&mv.image);
         }
     }

@@ -1,0 +1,342 @@
+//! The registry client, one per process: the registry operations (resolve,
+//! fetch, put, delete, list) on top of [`auth`] (ping, challenges, tokens
+//! per scope) and [`transport`] (one request, retried, its reply and error
+//! words). The operations never see a header other than their own.
+
+mod auth;
+#[cfg(test)]
+mod tests;
+mod transport;
+
+use std::time::Duration;
+
+use common::ci::GithubActions;
+use common::http::is_loopback_host;
+use ureq::http::Method;
+
+pub use auth::Access;
+pub use transport::RetryPolicy;
+
+use crate::manifest::{Manifest, Resolved, ACCEPT, MAX_MANIFEST_BYTES};
+use crate::reference::{Image, Reference, Target, DOCKER_HUB};
+use crate::{Credentials, Error};
+use auth::Auth;
+use transport::{Reply, Request, Transport};
+
+/// How the client talks to registries.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Plain http to non-loopback registries (loopback always uses http).
+    pub insecure: bool,
+    /// Overall timeout of one HTTP request.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// `User-Agent: tool/version`.
+    pub tool: String,
+    pub version: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            insecure: false,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            tool: "registry-tag".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The registry client. Share one per process (`&Client` is enough: state is
+/// behind a lock).
+#[derive(Debug)]
+pub struct Client {
+    transport: Transport,
+    auth: Auth,
+}
+
+impl Client {
+    pub fn new(options: Options, credentials: Credentials) -> Client {
+        let agent = common::http::agent(&options.tool, &options.version, options.timeout);
+        Client {
+            transport: Transport::new(agent, options.retry),
+            auth: Auth::new(credentials, options.insecure),
+        }
+    }
+
+    /// Masks every secret (credentials, tokens) with `::add-mask::` as soon as
+    /// it is known, when GitHub Actions is enabled.
+    pub fn with_ci(mut self, ci: GithubActions) -> Client {
+        for secret in self.auth.credentials.env_secrets() {
+            ci.mask(secret);
+        }
+        self.auth.ci = ci;
+        self
+    }
+
+    /// HTTP requests made so far, retries and token requests included.
+    pub fn requests(&self) -> u64 {
+        self.transport.requests()
+    }
+
+    /// Pings `image`'s registry and fetches its token for `access` now (if it
+    /// needs one), so that requests made afterwards in parallel share them.
+    /// With [`Access::Push`] one `pull,push` token serves a whole move.
+    pub fn authenticate(&self, image: &Image, access: Access) -> Result<(), Error> {
+        self.auth
+            .authorization(&self.transport, image, access)
+            .map(drop)
+    }
+
+    /// The digest, media type and size `reference` points at: a HEAD, or a
+    /// GET when the registry's HEAD does not tell the digest.
+    pub fn resolve(&self, reference: &Reference) -> Result<Resolved, Error> {
+        let reply = self.manifest_request(Method::HEAD, reference)?;
+        match reply.header("docker-content-digest") {
+            Some(digest) if crate::reference::check_digest(digest).is_ok() => {
+                if let Some(wanted) = reference.digest() {
+                    if wanted != digest {
+                        return Err(Error::DigestMismatch {
+                            reference: reference.to_string(),
+                            detail: format!("the registry answered with {digest}"),
+                        });
+                    }
+                }
+                let size = reply
+                    .header("content-length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or_default();
+                Ok(Resolved {
+                    digest: digest.to_string(),
+                    media_type: reply.media_type().unwrap_or_default(),
+                    size,
+                })
+            }
+            _ => self.fetch_manifest(reference).map(|m| Resolved::from(&m)),
+        }
+    }
+
+    /// Like [`Client::resolve`], but a missing tag is `Ok(None)`.
+    pub fn resolve_optional(&self, reference: &Reference) -> Result<Option<Resolved>, Error> {
+        match self.resolve(reference) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exact manifest bytes `reference` points at, checked against the
+    /// registry's `Docker-Content-Digest` and a requested digest.
+    pub fn fetch_manifest(&self, reference: &Reference) -> Result<Manifest, Error> {
+        let reply = self.manifest_request(Method::GET, reference)?;
+        let said = reply.header("docker-content-digest").map(str::to_string);
+        let media_type = reply.media_type();
+        let manifest = Manifest::new(reply.body, media_type.as_deref());
+        if let Some(said) = said {
+            if said.starts_with("sha256:") && said != manifest.digest {
+                return Err(Error::DigestMismatch {
+                    reference: reference.to_string(),
+                    detail: format!(
+                        "the registry says {said} but the bytes hash to {}",
+                        manifest.digest
+                    ),
+                });
+            }
+        }
+        if let Some(wanted) = reference.digest() {
+            if wanted != manifest.digest {
+                return Err(Error::DigestMismatch {
+                    reference: reference.to_string(),
+                    detail: format!("the bytes served hash to {}", manifest.digest),
+                });
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// PUTs the exact bytes under `tag` with their media type; returns the
+    /// digest the registry stored.
+    pub fn put_manifest(
+        &self,
+        image: &Image,
+        tag: &str,
+        manifest: &Manifest,
+    ) -> Result<String, Error> {
+        let reference = image.tag(tag)?;
+        if manifest.size() > MAX_MANIFEST_BYTES {
+            return Err(Error::TooLarge {
+                reference: reference.to_string(),
+                size: format!("{} bytes", manifest.size()),
+            });
+        }
+        let request = self
+            .request(Method::PUT, image, &format!("manifests/{tag}"))
+            .header("Content-Type", manifest.media_type.clone())
+            .body(&manifest.bytes);
+        let reply = self
+            .auth
+            .send(&self.transport, image, Access::Push, request)?;
+        if !reply.is_success() {
+            return Err(reply.error(&image.registry, format!("push manifest {reference}")));
+        }
+        match reply.header("docker-content-digest") {
+            Some(stored) if stored != manifest.digest => Err(Error::DigestMismatch {
+                reference: reference.to_string(),
+                detail: format!(
+                    "pushed {} but the registry stored {stored}",
+                    manifest.digest
+                ),
+            }),
+            _ => Ok(manifest.digest.clone()),
+        }
+    }
+
+    /// Deletes a tag. Distribution 2.8 cannot delete a tag (only a manifest
+    /// with every tag on it), so on it this fails with the registry's reason.
+    pub fn delete_tag(&self, image: &Image, tag: &str) -> Result<(), Error> {
+        let reference = image.tag(tag)?;
+        let request = self.request(Method::DELETE, image, &format!("manifests/{tag}"));
+        let reply = self
+            .auth
+            .send(&self.transport, image, Access::Push, request)?;
+        if reply.is_success() {
+            Ok(())
+        } else {
+            Err(reply.error(&image.registry, format!("delete tag {reference}")))
+        }
+    }
+
+    /// Every tag of `image`, following `Link` pagination, in the registry's order.
+    pub fn list_tags(&self, image: &Image) -> Result<Vec<String>, Error> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = Vec::new();
+        let mut path = "tags/list?n=1000".to_string();
+        for _page in 0..1000 {
+            let request = self.request(Method::GET, image, &path).limit(32 << 20);
+            let reply = self
+                .auth
+                .send(&self.transport, image, Access::Pull, request)?;
+            if reply.status == 404 {
+                return Err(Error::NotFound {
+                    what: "repository".into(),
+                    image: image.canonical(),
+                });
+            }
+            if reply.status != 200 {
+                return Err(reply.error(&image.registry, format!("list tags {}", image.name)));
+            }
+            let page: TagList =
+                serde_json::from_slice(&reply.body).map_err(|e| Error::Registry {
+                    registry: image.registry.clone(),
+                    context: format!("list tags of {}", image.name),
+                    detail: format!("the tag list is not valid JSON: {e}"),
+                })?;
+            tags.extend(page.tags.unwrap_or_default());
+            match reply
+                .header("link")
+                .and_then(|link| next_link(link, &image.repository))
+            {
+                Some(next) => path = next,
+                None => return Ok(tags),
+            }
+        }
+        Err(Error::Registry {
+            registry: image.registry.clone(),
+            context: format!("list tags of {}", image.name),
+            detail: "more than 1000 pages of tags".into(),
+        })
+    }
+
+    /// A request to `path` under `image`'s repository API.
+    fn request<'a>(&self, method: Method, image: &'a Image, path: &str) -> Request<'a> {
+        let url = format!(
+            "{}{}/{path}",
+            api_base(&image.registry, self.auth.insecure),
+            image.repository
+        );
+        Request::new(
+            method.clone(),
+            url,
+            &image.registry,
+            format!("{method} {}", image.name),
+        )
+    }
+
+    fn manifest_request(&self, method: Method, reference: &Reference) -> Result<Reply, Error> {
+        let image = &reference.image;
+        let request = self
+            .request(
+                method,
+                image,
+                &format!("manifests/{}", reference.target_str()),
+            )
+            .header("Accept", ACCEPT)
+            .limit(MAX_MANIFEST_BYTES);
+        let reply = self
+            .auth
+            .send(&self.transport, image, Access::Pull, request)
+            .map_err(|e| match e {
+                Error::TooLarge { size, .. } => Error::TooLarge {
+                    reference: reference.to_string(),
+                    size,
+                },
+                e => e,
+            })?;
+        match reply.status {
+            200 => Ok(reply),
+            404 => Err(Error::NotFound {
+                what: match &reference.target {
+                    Target::Tag(t) => format!("tag {t}"),
+                    Target::Digest(d) => format!("manifest {d}"),
+                },
+                image: image.canonical(),
+            }),
+            _ => Err(reply.error(&image.registry, format!("fetch manifest {reference}"))),
+        }
+    }
+}
+
+/// The URL prefix of a registry's API: `https://host/v2/` (plain http for
+/// loopback registries, or any with `insecure`).
+fn api_base(registry: &str, insecure: bool) -> String {
+    let host = if registry == DOCKER_HUB {
+        "registry-1.docker.io"
+    } else {
+        registry
+    };
+    let bare = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let scheme = if is_loopback_host(bare) || insecure {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}/v2/")
+}
+
+/// The path (relative to the repository) of `<url>; rel="next"` in a `Link`
+/// header. Only a link to the same repository's tag list on the same host is
+/// followed: an absolute one could send our `Authorization` elsewhere.
+fn next_link(link: &str, repository: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        if !params.contains("rel=\"next\"") {
+            return None;
+        }
+        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
+        url.strip_prefix("/v2/")?
+            .strip_prefix(repository)?
+            .strip_prefix('/')
+            .map(str::to_string)
+    })
+}
