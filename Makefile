@@ -4,7 +4,27 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINS    := tenant-list canary-wait canary-smoke registry-tag rollback-latest
 
-.PHONY: all build test lint install deps clean man demo bench
+# Where cargo puts its builds: CARGO_TARGET_DIR, build.target-dir in a cargo
+# config, or ./target. Asked of cargo once, so every target below agrees.
+ifndef TARGET_DIR
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+endif
+ifeq ($(TARGET_DIR),)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+endif
+
+# `make install` and `make dist` build with PROFILE (release, or dev for a
+# quick debug build) and take the binaries from BIN_DIR.
+PROFILE ?= release
+BIN_DIR ?= $(TARGET_DIR)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+
+# The conventional places under PREFIX.
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+.PHONY: all build test lint install install-files deps clean man demo bench print-target-dir
 
 all: build
 
@@ -31,24 +51,43 @@ deps:
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --workspace --bins
-	demo/demo.sh --quiet
+	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh --quiet
+	tests/make-install.sh
 
 ## The release loop on loopback with the real tools, narrated.
 demo: deps
 	$(CARGO) build --workspace --bins
-	demo/demo.sh
+	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## Release builds of the five tools into $(DESTDIR)$(PREFIX)/bin, with their
+## man pages and bash, zsh and fish completions. Fails naming any binary that
+## is not there.
 install:
-	$(CARGO) build --release $(addprefix --bin ,$(BINS))
-	@for b in $(BINS); do \
-	  if [ -x target/release/$$b ]; then \
-	    install -Dm755 target/release/$$b $(DESTDIR)$(PREFIX)/bin/$$b && echo "installed $(DESTDIR)$(PREFIX)/bin/$$b"; \
-	  fi; \
-	done
+	$(CARGO) build --profile $(PROFILE) $(addprefix --bin ,$(BINS))
+	@$(MAKE) --no-print-directory install-files
+
+## Only the copying: the binaries from BIN_DIR, the rest from docs/man.
+install-files:
+	@missing=""; for b in $(BINS); do [ -x "$(BIN_DIR)/$$b" ] || missing="$$missing $(BIN_DIR)/$$b"; done; \
+	if [ -n "$$missing" ]; then echo "install: missing binaries:$$missing" >&2; exit 1; fi
+	@set -e; \
+	dirs="$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)"; \
+	mkdir -p $$dirs; \
+	for b in $(BINS); do \
+	  install -m 755 "$(BIN_DIR)/$$b" "$(DESTDIR)$(PREFIX)/bin/$$b"; \
+	  install -m 644 "docs/man/$$b.1" "$(DESTDIR)$(MANDIR)/man1/$$b.1"; \
+	  install -m 644 "docs/man/completions/$$b.bash" "$(DESTDIR)$(BASHCOMPDIR)/$$b"; \
+	  install -m 644 "docs/man/completions/_$$b" "$(DESTDIR)$(ZSHCOMPDIR)/_$$b"; \
+	  install -m 644 "docs/man/completions/$$b.fish" "$(DESTDIR)$(FISHCOMPDIR)/$$b.fish"; \
+	done; \
+	echo "installed $(BINS) into $(DESTDIR)$(PREFIX)/bin, man pages into $(DESTDIR)$(MANDIR)/man1, completions for bash, zsh and fish"
+
+print-target-dir:
+	@echo "$(TARGET_DIR)"
 
 clean:
 	$(CARGO) clean
@@ -66,4 +105,4 @@ bench: deps
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "bench: missing$$missing (apt-get install$$missing)" >&2; exit 2; fi; \
 	fi
-	bench/run.sh
+	CARGO_TARGET_DIR="$(TARGET_DIR)" bench/run.sh
