@@ -1,4 +1,12 @@
-//! One HTTP agent configuration for every tool, and the plain-http rule.
+//! One HTTP agent configuration for every tool, the plain-http rule, the one
+//! wording of transport errors ([`Failure`]) and the one retry delay
+//! ([`Backoff`]).
+
+mod backoff;
+mod failure;
+
+pub use backoff::{parse_retry_after, Backoff};
+pub use failure::{Failure, FailureKind};
 
 use std::net::IpAddr;
 use std::time::Duration;
