@@ -2,6 +2,7 @@
 //! Nothing here ships in a tool binary.
 
 pub mod cmd;
+pub mod process;
 pub mod sandbox;
 pub mod tempdir;
 
@@ -13,5 +14,6 @@ pub use tempdir::TempDir;
 pub mod fleet;
 pub mod image;
 pub mod proxy;
+mod query;
 pub mod registry;
 pub mod token_server;

@@ -20,7 +20,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use crate::TempDir;
@@ -254,11 +253,7 @@ fn answer(
 ) -> (u16, String, Grant) {
     let url = request.url();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let params: Vec<(String, String)> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), query_value(v)))
-        .collect();
+    let params: Vec<(String, String)> = crate::query::pairs(query).collect();
     let scopes: Vec<String> = params
         .iter()
         .filter(|(k, _)| k == "scope")
@@ -375,13 +370,6 @@ fn base64url(input: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(input)
 }
 
-/// A query parameter value: `+` is a space, `%XX` a byte.
-fn query_value(raw: &str) -> String {
-    percent_decode_str(&raw.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,11 +378,5 @@ mod tests {
     fn encodings() {
         assert_eq!(base64_std(b"fo"), "Zm8=");
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
-        assert_eq!(
-            query_value("repository%3Aa%2Fb%3Apull%2Cpush"),
-            "repository:a/b:pull,push"
-        );
-        assert_eq!(query_value("a+b%2B"), "a b+");
-        assert_eq!(query_value("100%"), "100%");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -39,12 +40,9 @@ impl Running {
         route: Route,
         tenants: Arc<Vec<TenantState>>,
     ) -> io::Result<Running> {
-        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(io::Error::other)?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| io::Error::other("fake fleet server has no IP address"))?;
+        let listener = listen(port)?;
+        let port = listener.local_addr()?.port();
+        let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
         let server = Arc::new(server);
         let stop = Arc::new(Stop::default());
         let dispatcher = {
@@ -60,6 +58,22 @@ impl Running {
             dispatcher: Some(dispatcher),
         })
     }
+}
+
+/// How many connections may wait to be accepted. std listens with 128; a
+/// benchmark opening a few hundred connections at once into one port would
+/// overflow that and see SYNs dropped and retried a second later. The kernel
+/// caps it at `net.core.somaxconn`.
+const ACCEPT_BACKLOG: i32 = 4096;
+
+/// A loopback listener on `port` (0 = any) with a deep accept backlog and
+/// `TCP_NODELAY`, which accepted sockets inherit on Linux: a reply written
+/// in two pieces is never held back waiting for the client's ACK.
+pub(super) fn listen(port: u16) -> io::Result<TcpListener> {
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    rustix::net::listen(&listener, ACCEPT_BACKLOG)?;
+    rustix::net::sockopt::set_tcp_nodelay(&listener, true)?;
+    Ok(listener)
 }
 
 /// Stops the dispatcher and its handlers; dropping the last reference to

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{Fault, Stop, TenantSpec};
+use crate::query;
 
 /// What a tenant is now (changed at runtime) and what it stores.
 #[derive(Debug)]
@@ -252,13 +253,13 @@ pub(super) fn route_request(
             }]),
         ),
         ("POST", ["memories", "commit"]) => commit(tenant, None, &rq.body),
-        ("GET", ["memories", "search"]) => search(tenant, None, query_param(&rq.query, "query"), lost),
+        ("GET", ["memories", "search"]) => search(tenant, None, query::param(&rq.query, "query"), lost),
         (_, ["workspaces", id, "memories", ..]) if !tenant.workspaces.iter().any(|w| w == id) => {
             Reply::error(404, "workspace not found")
         }
         ("POST", ["workspaces", id, "memories"]) => commit(tenant, Some(id), &rq.body),
         ("GET", ["workspaces", id, "memories"]) => {
-            search(tenant, Some(id), query_param(&rq.query, "q"), lost)
+            search(tenant, Some(id), query::param(&rq.query, "q"), lost)
         }
         ("DELETE", ["workspaces", id, "memories", memory_id]) => {
             let mut store = tenant.store.lock().unwrap();
@@ -324,36 +325,4 @@ pub(super) fn search(
         .map(Memory::to_json)
         .collect();
     Reply::json(200, Value::Array(found))
-}
-
-/// The decoded value of `name` in a query string.
-pub(super) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key) == name).then(|| percent_decode(value))
-    })
-}
-
-pub(super) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::*;
-use crate::fleet::server::locate_prefixed;
-use crate::fleet::tenant::{percent_decode, query_param, route_matches};
+use crate::fleet::server::{listen, locate_prefixed};
+use crate::fleet::tenant::route_matches;
 
 #[test]
 fn faults_round_trip_through_their_spelling() {
@@ -40,18 +40,12 @@ fn faults_round_trip_through_their_spelling() {
 }
 
 #[test]
-fn routes_and_queries() {
+fn routes_and_prefixes() {
     assert!(route_matches(
         "/workspaces/{id}/memories",
         "/workspaces/ws-1/memories"
     ));
     assert!(!route_matches("/workspaces", "/workspaces/ws-1/memories"));
-    assert_eq!(
-        query_param("a=1&q=probe%2Dx+y", "q").as_deref(),
-        Some("probe-x y")
-    );
-    assert_eq!(query_param("a=1", "q"), None);
-    assert_eq!(percent_decode("100%"), "100%");
     assert_eq!(
         locate_prefixed("/t/2/memories/search", 3),
         Some((Some(2), "/memories/search".to_string()))
@@ -61,6 +55,30 @@ fn routes_and_queries() {
         locate_prefixed("/_fleet/requests", 3),
         Some((None, "/_fleet/requests".into()))
     );
+}
+
+/// More connections than std's backlog of 128 arrive at once, none accepted
+/// yet: each completes its handshake at once instead of waiting for a SYN
+/// retry (which would time out here, since nothing accepts). Accepted
+/// sockets inherit `TCP_NODELAY`.
+#[test]
+fn listeners_take_a_burst_of_connections_and_never_delay_replies() {
+    let listener = listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let burst = somaxconn.min(300);
+    let clients: Vec<_> = (0..burst)
+        .map(|i| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+                .unwrap_or_else(|e| panic!("connection {i} of {burst} not taken: {e}"))
+        })
+        .collect();
+    let (accepted, _) = listener.accept().unwrap();
+    assert!(accepted.nodelay().unwrap(), "TCP_NODELAY not inherited");
+    drop(clients);
 }
 
 fn agent() -> ureq::Agent {
