@@ -92,6 +92,7 @@ mod tests {
     #[test]
     fn flags_are_positive_and_bounded() {
         assert_eq!(parse_flag("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_flag("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_flag("2h"), Ok(Duration::from_secs(7200)));
         for bad in ["0", "0s", "25h", "ms10"] {
             assert!(parse_flag(bad).is_err(), "{bad}");

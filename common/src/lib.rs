@@ -9,6 +9,7 @@ pub mod error;
 pub mod exit;
 pub mod http;
 pub mod jsonl;
+pub mod pool;
 pub mod redact;
 pub mod secret;
 pub mod sha;
