@@ -170,7 +170,7 @@ registry-tag "$PLATFORM:staging-$BAD7" latest >/dev/null 2>"$WORK/by-hand.err" |
 registry-tag "$TENANT:staging-$BAD7" latest >/dev/null 2>>"$WORK/by-hand.err" || fail "moving platform-tenant by hand failed"
 say "  (someone ran: registry-tag IMAGE:staging-$BAD7 latest, on both images)"
 say "  \$ rollback-latest $GOOD7"
-IMAGE_NAME=$PLATFORM TENANT_IMAGE_NAME=$TENANT rollback-latest "$GOOD7" \
+ROLLBACK_IMAGES="$PLATFORM $TENANT" rollback-latest "$GOOD7" \
   >"$WORK/rollback.out" 2>"$WORK/rollback-latest.err" || fail "rollback-latest exited $?"
 show "$WORK/rollback-latest.err"; show "$WORK/rollback.out"
 [[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "platform:latest was not rolled back"

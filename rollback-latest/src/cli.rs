@@ -17,10 +17,13 @@ use clap::Parser;
     name = "rollback-latest",
     version,
     after_long_help = "\
-IMAGES (first match wins):
+IMAGES (first match wins; the list and where it came from are printed first):
   --image IMAGE (repeatable)
-  IMAGE_NAME and TENANT_IMAGE_NAME, each replacing its own default
-  ghcr.io/molecule-ai/platform and ghcr.io/molecule-ai/platform-tenant
+  ROLLBACK_IMAGES   image names separated by spaces, commas or newlines
+                    (set but empty is an error, not the defaults)
+  otherwise         ghcr.io/molecule-ai/platform and ghcr.io/molecule-ai/platform-tenant
+  IMAGE_NAME and TENANT_IMAGE_NAME are never read: workflows set them for
+  other purposes.
 
 CREDENTIALS (as registry-tag; the source used is named in errors, never the secret):
   REGISTRY_USERNAME, REGISTRY_PASSWORD  for every registry
@@ -54,7 +57,7 @@ pub struct Cli {
     #[arg(value_name = "SHA", required_unless_present = "list")]
     pub sha: Option<String>,
 
-    /// An image to move (repeatable); replaces IMAGE_NAME/TENANT_IMAGE_NAME and the defaults.
+    /// An image to move (repeatable); replaces ROLLBACK_IMAGES and the defaults.
     #[arg(long = "image", value_name = "IMAGE")]
     pub images: Vec<String>,
 

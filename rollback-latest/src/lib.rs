@@ -5,9 +5,9 @@ mod sha;
 
 use common::ci::{markdown_cell, GithubActions};
 use common::jsonl::RecordWriter;
-use common::term::{say, Style};
+use common::term::{note, say, Style};
 use common::{Code, HasCode};
-use registry_tag::manifest::short;
+use registry_tag::short;
 use registry_tag::{plan, Client, Image, Intent, Move, MoveError, Plan, TagRecord};
 use serde::Serialize;
 
@@ -16,11 +16,15 @@ pub use sha::short_sha;
 
 const TOOL: &str = "rollback-latest";
 
-/// The images the old script moved, each overridable by its own variable.
-const DEFAULT_IMAGES: [(&str, &str); 2] = [
-    ("IMAGE_NAME", "ghcr.io/molecule-ai/platform"),
-    ("TENANT_IMAGE_NAME", "ghcr.io/molecule-ai/platform-tenant"),
+/// The images the old script moved when nothing else is named.
+const DEFAULT_IMAGES: [&str; 2] = [
+    "ghcr.io/molecule-ai/platform",
+    "ghcr.io/molecule-ai/platform-tenant",
 ];
+
+/// The tool's own variable for the image list. Never the generic
+/// `IMAGE_NAME`, which workflows set for other purposes.
+pub const IMAGES_VAR: &str = "ROLLBACK_IMAGES";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -65,7 +69,7 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     // Everything the operator typed is checked before any request is made.
-    let images = images(&cli)?;
+    let (images, image_source) = images(&cli.images, std::env::var_os(IMAGES_VAR))?;
     let source_tag = match &cli.sha {
         Some(sha) => {
             let short = short_sha(sha).map_err(Error::Usage)?;
@@ -73,7 +77,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         }
         None => None,
     };
-    registry_tag::reference::check_tag(&cli.tag)
+    registry_tag::check_tag(&cli.tag)
         .map_err(|e| Error::Usage(format!("--tag {:?}: {e}", cli.tag)))?;
 
     let ci = GithubActions::from_env();
@@ -86,6 +90,19 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         tag: cli.tag.clone(),
         out: RecordWriter::stdout(),
     };
+    note(
+        TOOL,
+        &format!(
+            "{} image{} from {image_source}: {}",
+            images.len(),
+            if images.len() == 1 { "" } else { "s" },
+            images
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     let result = match source_tag {
         None => rollback.list(&images, &cli.from_tag),
         Some(source) if cli.dry_run => rollback.dry_run(&images, &source),
@@ -99,30 +116,69 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     result
 }
 
-/// `--image`, else the two variables each over its default.
-fn images(cli: &Cli) -> Result<Vec<Image>, Error> {
-    let names: Vec<String> = if cli.images.is_empty() {
-        DEFAULT_IMAGES
-            .iter()
-            .map(|(var, default)| {
-                std::env::var(var)
-                    .ok()
-                    .filter(|v| !v.trim().is_empty())
-                    .unwrap_or_else(|| default.to_string())
-            })
-            .collect()
+/// Where the list of images came from, said before anything moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageSource {
+    Flag,
+    Variable,
+    Default,
+}
+
+impl std::fmt::Display for ImageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageSource::Flag => write!(f, "--image"),
+            ImageSource::Variable => write!(f, "{IMAGES_VAR}"),
+            ImageSource::Default => write!(f, "the built-in default"),
+        }
+    }
+}
+
+/// `--image`, else `ROLLBACK_IMAGES` (spaces, commas or newlines between
+/// names), else the defaults. A `ROLLBACK_IMAGES` that is set but names no
+/// image is an error rather than a silent fall-back to the defaults.
+fn images(
+    flags: &[String],
+    variable: Option<std::ffi::OsString>,
+) -> Result<(Vec<Image>, ImageSource), Error> {
+    let (names, source): (Vec<String>, _) = if !flags.is_empty() {
+        (flags.to_vec(), ImageSource::Flag)
+    } else if let Some(value) = variable {
+        let value = value
+            .into_string()
+            .map_err(|_| Error::Usage(format!("{IMAGES_VAR} is not valid UTF-8")))?;
+        let names: Vec<String> = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect();
+        if names.is_empty() {
+            return Err(Error::Usage(format!(
+                "{IMAGES_VAR} is set but names no image: list the images (separated by spaces, commas or newlines), or unset it to move {}",
+                DEFAULT_IMAGES.join(" and ")
+            )));
+        }
+        (names, ImageSource::Variable)
     } else {
-        cli.images.clone()
+        (
+            DEFAULT_IMAGES.iter().map(|s| s.to_string()).collect(),
+            ImageSource::Default,
+        )
     };
     let mut images: Vec<Image> = Vec::with_capacity(names.len());
-    for name in names {
-        let image = Image::parse(name.trim()).map_err(registry_tag::Error::from)?;
+    for (i, name) in names.iter().enumerate() {
+        let image = Image::parse(name.trim()).map_err(|e| match source {
+            ImageSource::Variable => Error::Usage(format!("{IMAGES_VAR} entry {}: {e}", i + 1)),
+            _ => Error::Registry(e.into()),
+        })?;
         if images.iter().any(|i| i.canonical() == image.canonical()) {
-            return Err(Error::Usage(format!("image {name} is given twice")));
+            return Err(Error::Usage(format!(
+                "image {name} is given twice ({source})"
+            )));
         }
         images.push(image);
     }
-    Ok(images)
+    Ok((images, source))
 }
 
 fn source_tag(template: &str, short: &str) -> Result<String, Error> {
@@ -132,7 +188,7 @@ fn source_tag(template: &str, short: &str) -> Result<String, Error> {
         )));
     }
     let tag = template.replace("{sha}", short);
-    registry_tag::reference::check_tag(&tag)
+    registry_tag::check_tag(&tag)
         .map_err(|e| Error::Usage(format!("--from-tag gives {tag:?}: {e}")))?;
     Ok(tag)
 }
@@ -182,15 +238,15 @@ impl Rollback {
 
     fn promote(&mut self, images: &[Image], source: &str) -> Result<Code, Error> {
         let plan = self.plan(images, source, Intent::Move)?;
-        if plan.steps.iter().all(|s| s.is_noop()) {
-            for step in &plan.steps {
-                say(&format!("→ {}", step.mv.image.name));
+        if plan.steps().iter().all(|s| s.is_noop()) {
+            for step in plan.steps() {
+                say(&format!("→ {}", step.image().name));
                 say(&format!(
                     "  {}   {}:{} already at {} ({source})",
                     self.style.good("OK"),
-                    step.mv.image.name,
+                    step.image().name,
                     self.tag,
-                    step.manifest.digest
+                    step.digest()
                 ));
             }
             for record in plan.dry_run_records() {
@@ -206,7 +262,7 @@ impl Rollback {
             self.summary(source, &plan, None, "already there")?;
             return Ok(Code::Ok);
         }
-        match plan.apply(&self.client, None) {
+        match plan.apply(&self.client) {
             Ok(records) => {
                 for record in &records {
                     say(&format!("→ {}", record.image));
@@ -238,11 +294,10 @@ impl Rollback {
                 say(&format!("  {} {error}", self.style.bad("FAIL:")));
                 for record in &error.records {
                     let before = plan
-                        .steps
+                        .steps()
                         .iter()
-                        .find(|s| s.mv.image.name == record.image)
-                        .and_then(|s| s.current.as_ref())
-                        .map(|c| c.digest.as_str());
+                        .find(|s| s.image().name == record.image)
+                        .and_then(|s| s.current());
                     let state = if Some(record.digest.as_str()) == before {
                         "as before"
                     } else {
@@ -268,16 +323,16 @@ impl Rollback {
 
     fn dry_run(&mut self, images: &[Image], source: &str) -> Result<Code, Error> {
         let plan = self.plan(images, source, Intent::DryRun)?;
-        for (step, record) in plan.steps.iter().zip(plan.dry_run_records()) {
-            say(&format!("→ {}", step.mv.image.name));
-            let line = match &step.current {
+        for (step, record) in plan.steps().iter().zip(plan.dry_run_records()) {
+            say(&format!("→ {}", step.image().name));
+            let line = match step.current() {
                 _ if step.is_noop() => format!(
                     "{}:{} already at {} ({source})",
                     record.image, record.tag, record.digest
                 ),
                 Some(current) => format!(
                     "{}:{} would move {} → {} ({source})",
-                    record.image, record.tag, current.digest, record.digest
+                    record.image, record.tag, current, record.digest
                 ),
                 None => format!(
                     "{}:{} does not exist; would be created at {} ({source})",
@@ -365,17 +420,52 @@ impl Rollback {
             markdown_cell(&self.tag),
             markdown_cell(source)
         );
-        for step in &plan.steps {
-            let before = step.current.as_ref().map_or("—", |c| short(&c.digest));
+        for step in plan.steps() {
+            let before = step.current().map_or("—", short);
             let now = after
-                .and_then(|records| records.iter().find(|r| r.image == step.mv.image.name))
+                .and_then(|records| records.iter().find(|r| r.image == step.image().name))
                 .map_or(before, |r| short(&r.digest));
             md.push_str(&format!(
                 "| {} | `{before}` | `{now}` |\n",
-                markdown_cell(&step.mv.image.name)
+                markdown_cell(&step.image().name)
             ));
         }
         self.ci.append_summary(&md)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(images: &[Image]) -> Vec<&str> {
+        images.iter().map(|i| i.name.as_str()).collect()
+    }
+
+    #[test]
+    fn images_come_from_the_flag_then_the_variable_then_the_defaults() {
+        let (list, source) = images(&[], None).unwrap();
+        assert_eq!(
+            (names(&list), source),
+            (DEFAULT_IMAGES.to_vec(), ImageSource::Default)
+        );
+        assert_eq!(source.to_string(), "the built-in default");
+
+        let (list, source) = images(&[], Some("a/b,\n c/d".into())).unwrap();
+        assert_eq!(
+            (names(&list), source),
+            (vec!["a/b", "c/d"], ImageSource::Variable)
+        );
+
+        let (list, source) = images(&["x/y".into()], Some("a/b".into())).unwrap();
+        assert_eq!((names(&list), source), (vec!["x/y"], ImageSource::Flag));
+    }
+
+    #[test]
+    fn a_blank_variable_or_a_repeated_image_is_refused() {
+        assert!(images(&[], Some(" ,".into())).is_err());
+        let err = images(&[], Some("a/b a/b".into())).unwrap_err();
+        assert!(err.to_string().contains("given twice"), "{err}");
     }
 }

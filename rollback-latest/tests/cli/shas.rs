@@ -1,0 +1,54 @@
+//! The sha argument: checked before any request.
+
+use testkit::Sandbox;
+
+use crate::support::*;
+
+#[test]
+fn a_forty_character_sha_selects_the_short_staging_tag() {
+    let fleet = Fleet::new(true);
+    let platform = fleet.image(PLATFORM);
+    let tenant = fleet.image(TENANT);
+    // --image replaces the variable (which points nowhere here).
+    let out = Sandbox::new(BIN).run(
+        &["--image", &platform, "--image", &tenant, FULL_SHA],
+        &[("ROLLBACK_IMAGES", "127.0.0.1:1/nowhere")],
+        None,
+    );
+    assert_code(&out, 0);
+    assert_eq!(fleet.latest(), fleet.new_latest());
+}
+
+#[test]
+fn invalid_shas_are_usage_errors_before_any_request() {
+    let fleet = Fleet::new(true);
+    fleet.proxy.reset_counts();
+    let forty_one = "a".repeat(41);
+    for bad in [
+        "latest",
+        "staging-abc1234",
+        "4C1D56E",
+        "",
+        "4c1d56",
+        forty_one.as_str(),
+        "4c1d56g",
+    ] {
+        let out = fleet.run(&[bad], &[]);
+        assert_code(&out, 2);
+        assert_eq!(out.stdout, "", "{bad:?}");
+        assert!(
+            out.stderr.starts_with("rollback-latest: "),
+            "{bad:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("like 4c1d56e")
+                || out.stderr.contains("lowercase")
+                || out.stderr.contains("staging- is added"),
+            "{bad:?} should show the expected form: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(fleet.proxy.count(), 0, "no request for a bad sha");
+    assert_eq!(fleet.latest(), fleet.old_latest());
+}

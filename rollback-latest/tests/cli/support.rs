@@ -1,0 +1,167 @@
+//! A registry holding the two images the tool moves, reached through a
+//! counting/fault proxy, and the tool's output parsed into typed records.
+
+use serde::Deserialize;
+use testkit::image::{Kind, Pusher};
+use testkit::proxy::Proxy;
+use testkit::registry::Registry;
+use testkit::{Output, Sandbox};
+
+pub use testkit::sandbox::{assert_code, assert_hidden};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rollback-latest");
+pub const SHA: &str = "4c1d56e";
+pub const FULL_SHA: &str = "4c1d56e2f0a1b2c3d4e5f60718293a4b5c6d7e8f";
+pub const PLATFORM: &str = "molecule-ai/platform";
+pub const TENANT: &str = "molecule-ai/platform-tenant";
+
+/// A tag record as the tool prints it (`docs/records.md`), plus the fields
+/// only `--list` adds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub image: String,
+    pub tag: String,
+    pub digest: String,
+    pub previous: Option<String>,
+    pub source: Option<String>,
+    pub changed: bool,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub latest: Option<bool>,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+/// Parses every stdout line as a [`Tag`]; any other line fails the test.
+pub fn tags(out: &Output) -> Vec<Tag> {
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a tag record {l:?}: {e}")))
+        .collect()
+}
+
+/// The one record about `image`.
+#[track_caller]
+pub fn by_image<'a>(records: &'a [Tag], image: &str) -> &'a Tag {
+    let mut found = records.iter().filter(|r| r.image == image);
+    let record = found
+        .next()
+        .unwrap_or_else(|| panic!("no record for {image} in {records:#?}"));
+    assert!(found.next().is_none(), "two records for {image}");
+    record
+}
+
+/// `needle` is in `haystack`, or the test fails showing both.
+#[track_caller]
+pub fn assert_has(haystack: &str, needle: &str) {
+    assert!(
+        haystack.contains(needle),
+        "missing {needle:?} in:\n{haystack}"
+    );
+}
+
+/// A registry with both images at an old `latest` and, unless told
+/// otherwise, a `staging-4c1d56e` build of each; reached through a proxy.
+pub struct Fleet {
+    pub _registry: Registry,
+    pub pusher: Pusher,
+    pub proxy: Proxy,
+    pub old: [String; 2],
+    pub new: [String; 2],
+}
+
+impl Fleet {
+    pub fn new(tenant_has_staging: bool) -> Fleet {
+        Fleet::with(Registry::start(), tenant_has_staging)
+    }
+
+    pub fn with(registry: Registry, tenant_has_staging: bool) -> Fleet {
+        let pusher = registry.pusher();
+        let old = [
+            pusher
+                .push(PLATFORM, "latest", Kind::OciIndex, "platform-old")
+                .digest,
+            pusher
+                .push(TENANT, "latest", Kind::DockerV2, "tenant-old")
+                .digest,
+        ];
+        let staging = format!("staging-{SHA}");
+        let new = [
+            pusher
+                .push(PLATFORM, &staging, Kind::OciIndex, "platform-new")
+                .digest,
+            if tenant_has_staging {
+                pusher
+                    .push(TENANT, &staging, Kind::DockerV2, "tenant-new")
+                    .digest
+            } else {
+                String::new()
+            },
+        ];
+        let proxy = Proxy::start(&registry.url());
+        Fleet {
+            _registry: registry,
+            pusher,
+            proxy,
+            old,
+            new,
+        }
+    }
+
+    /// `repo` as the tool sees it: through the proxy.
+    pub fn image(&self, repo: &str) -> String {
+        format!("{}/{repo}", self.proxy.host())
+    }
+
+    /// `ROLLBACK_IMAGES` naming both images.
+    pub fn images_var(&self) -> String {
+        format!("{} {}", self.image(PLATFORM), self.image(TENANT))
+    }
+
+    /// The tool, with both images named by `ROLLBACK_IMAGES`.
+    pub fn cmd(&self, sandbox: &Sandbox, args: &[&str]) -> std::process::Command {
+        let mut cmd = sandbox.cmd(args);
+        cmd.env("ROLLBACK_IMAGES", self.images_var());
+        cmd
+    }
+
+    /// Runs the tool with both images named by `ROLLBACK_IMAGES`.
+    pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let images = self.images_var();
+        let mut env = vec![("ROLLBACK_IMAGES", images.as_str())];
+        env.extend_from_slice(extra_env);
+        Sandbox::new(BIN).run(args, &env, None)
+    }
+
+    /// Where each image's `latest` points, read without the tool.
+    pub fn latest(&self) -> [Option<String>; 2] {
+        [
+            self.pusher.digest_of(PLATFORM, "latest"),
+            self.pusher.digest_of(TENANT, "latest"),
+        ]
+    }
+
+    pub fn old_latest(&self) -> [Option<String>; 2] {
+        self.old.clone().map(Some)
+    }
+
+    pub fn new_latest(&self) -> [Option<String>; 2] {
+        self.new.clone().map(Some)
+    }
+
+    /// Manifest PUTs seen by the proxy so far.
+    pub fn puts(&self) -> usize {
+        self.proxy
+            .requests()
+            .iter()
+            .filter(|(m, _)| m == "PUT")
+            .count()
+    }
+
+    /// Pushes another image under `repo:tag` (a build, or a re-push).
+    pub fn push(&self, repo: &str, tag: &str, seed: &str) -> String {
+        self.pusher.push(repo, tag, Kind::Oci, seed).digest
+    }
+}
