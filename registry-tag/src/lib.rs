@@ -1,5 +1,6 @@
 //! `registry-tag`: an OCI registry client that resolves, lists and moves
-//! tags, and the library `rollback-latest` is built on.
+//! tags, and the library `rollback-latest` is built on. Everything public
+//! is re-exported here; the modules are private.
 //!
 //! ```no_run
 //! use registry_tag::{plan, Client, Credentials, Image, Intent, Move, Options};
@@ -9,27 +10,34 @@
 //! let image = Image::parse("ghcr.io/molecule-ai/platform")?;
 //! let moves = vec![Move::new(image, "staging-4c1d56e", "latest")?];
 //! let plan = plan(&client, moves, Intent::Move)?; // everything resolved, nothing changed
-//! let records = plan.apply(&client, None)?;       // all moved, or every move undone
+//! for step in plan.steps() {
+//!     println!("{}:{} {:?} → {}", step.image(), step.tag(), step.current(), step.digest());
+//! }
+//! let records = plan.apply(&client)?;             // all moved, or every move undone
 //! # Ok(()) }
 //! ```
 
-pub mod challenge;
+mod challenge;
 mod cli;
-pub mod client;
-pub mod credentials;
+mod client;
+mod credentials;
 mod error;
-pub mod manifest;
-pub mod plan;
-pub mod record;
-pub mod reference;
+mod manifest;
+mod parallel;
+mod plan;
+mod record;
+mod reference;
 mod run;
 
 pub use cli::{Cli, RegistryArgs};
 pub use client::{Access, Client, Options, RetryPolicy};
 pub use credentials::{Credential, Credentials, Source};
 pub use error::Error;
-pub use manifest::{Manifest, Resolved};
-pub use plan::{plan, Intent, Move, MoveError, Plan, Step};
+pub use manifest::{
+    short, Manifest, Resolved, ACCEPT, DOCKER_LIST, DOCKER_V2, MAX_MANIFEST_BYTES, OCI_INDEX,
+    OCI_MANIFEST,
+};
+pub use plan::{plan, Expect, Intent, Move, MoveError, Outcome, Plan, Step, FRESH};
 pub use record::TagRecord;
-pub use reference::{Image, Reference, ReferenceError, Target};
+pub use reference::{check_digest, check_tag, Image, Reference, ReferenceError, Target};
 pub use run::run;

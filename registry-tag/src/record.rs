@@ -1,10 +1,12 @@
 //! The tag record (DESIGN.md "Records"), shared with `rollback-latest`.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// `{"image","tag","digest","previous","source","changed"}`; one per tag
-/// resolved, listed or moved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// resolved, listed or moved, plus any field the move request carried that
+/// registry-tag does not know (passed through).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TagRecord {
     /// The image as written by the user, without tag or digest.
     pub image: String,
@@ -21,6 +23,10 @@ pub struct TagRecord {
     /// Present and true only on `--dry-run` records: nothing was changed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+    /// Fields of the move request this record answers that registry-tag
+    /// does not know, passed through unchanged.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl TagRecord {
@@ -34,6 +40,7 @@ impl TagRecord {
             source: None,
             changed: false,
             dry_run: false,
+            extra: Map::new(),
         }
     }
 }

@@ -10,7 +10,7 @@ use common::Code;
 use serde::Deserialize;
 
 use crate::manifest::short;
-use crate::plan::{plan, Intent, Move, Plan};
+use crate::plan::{plan, Expect, Intent, Move, Plan};
 use crate::reference::{check_digest, Image, Reference};
 use crate::{Cli, Client, Error, TagRecord};
 
@@ -149,6 +149,14 @@ impl Tool {
         moves: Vec<Move>,
         out: &mut RecordWriter<std::io::Stdout>,
     ) -> Result<Code, Error> {
+        // --expect-current is the default for requests without their own.
+        let moves: Vec<Move> = moves
+            .into_iter()
+            .map(|mv| match (&self.expect_current, mv.expected()) {
+                (Some(d), None) => mv.expecting(Expect::Digest(d.clone())),
+                _ => mv,
+            })
+            .collect();
         let intent = if self.dry_run {
             Intent::DryRun
         } else {
@@ -202,9 +210,7 @@ impl Tool {
         summary: &mut Vec<String>,
     ) -> Result<Code, Error> {
         if self.dry_run {
-            if let Some(expected) = &self.expect_current {
-                planned.check_expect_current(expected)?;
-            }
+            planned.check_expected()?;
             for record in planned.dry_run_records() {
                 let line = if record.previous.as_deref() == Some(record.digest.as_str()) {
                     format!(
@@ -228,7 +234,7 @@ impl Tool {
             }
             return Ok(Code::Ok);
         }
-        match planned.apply(&self.client, self.expect_current.as_deref()) {
+        match planned.apply(&self.client) {
             Ok(records) => {
                 for record in &records {
                     self.human_line(record);
