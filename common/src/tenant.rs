@@ -1,13 +1,14 @@
 //! The tenant record that flows `tenant-list → canary-wait → canary-smoke`,
 //! and the two ways to build a fleet of them (environment or JSON lines).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::ci::GithubActions;
 use crate::http::parse_base_url;
-use crate::{Error, Secret};
+use crate::{redact, Error, Secret};
 
 /// The variable holding tenant base URLs, as in `canary-smoke.sh`.
 pub const URLS_VAR: &str = "CANARY_TENANT_URLS";
@@ -53,12 +54,20 @@ impl Tenant {
     }
 
     /// Checks and normalises the tenant: trims trailing slashes, applies the
-    /// plain-http rule, rejects an empty token, and derives a name from the
-    /// host when none is given.
+    /// plain-http rule and the URL checks of [`parse_base_url`], rejects an
+    /// empty token or one with a line break or other control character, and
+    /// derives a name from the host when none is given.
     pub fn normalize(&mut self, insecure: bool) -> Result<(), String> {
         let base = parse_base_url(&self.url, insecure)?;
-        if self.token.expose().trim().is_empty() {
+        let token = self.token.expose();
+        if token.trim().is_empty() {
             return Err(format!("tenant {} has an empty token", base.url));
+        }
+        if token.chars().any(char::is_control) {
+            return Err(format!(
+                "tenant {} has a token with a line break or control character in it (check how the token was pasted)",
+                base.url
+            ));
         }
         if let Some(headers) = &self.headers {
             for (name, value) in headers {
@@ -148,6 +157,65 @@ pub fn from_env() -> Result<Vec<Tenant>, Error> {
     from_env_values(urls.as_deref(), tokens.as_deref())
 }
 
+/// The one admission rule for tenant records from any source (environment,
+/// `--file`, stdin): each tenant is checked and normalised
+/// ([`Tenant::normalize`]: URL, port, no credentials in the URL, token,
+/// headers), its token registered for redaction and, under GitHub Actions,
+/// masked (`::add-mask::`) before anything else is printed; a URL seen
+/// before is refused, naming where it was first seen.
+#[derive(Debug)]
+pub struct Admission {
+    insecure: bool,
+    ci: GithubActions,
+    /// Lowercased URL → the origin that brought it first.
+    seen: HashMap<String, String>,
+    masked: HashSet<String>,
+}
+
+impl Admission {
+    pub fn new(insecure: bool) -> Self {
+        Admission {
+            insecure,
+            ci: GithubActions::from_env(),
+            seen: HashMap::new(),
+            masked: HashSet::new(),
+        }
+    }
+
+    /// Masks a token now (for sources that know every token before checking
+    /// any); each token is masked once however often this is called.
+    pub fn mask(&mut self, token: &Secret) {
+        redact::register(token.expose());
+        if self.ci.is_enabled() && self.masked.insert(token.expose().to_string()) {
+            self.ci.mask(token);
+        }
+    }
+
+    /// Checks one tenant from `origin` (`stdin:3`, `CANARY_TENANT_URLS entry
+    /// 2`). The error is one line starting with the origin; it never repeats
+    /// a token or a password written in the URL.
+    pub fn admit(&mut self, mut tenant: Tenant, origin: &str) -> Result<Tenant, String> {
+        self.mask(&tenant.token);
+        tenant
+            .normalize(self.insecure)
+            .map_err(|m| format!("{origin}: {m}"))?;
+        let key = tenant.url.to_ascii_lowercase();
+        if let Some(first) = self.seen.get(&key) {
+            return Err(format!(
+                "{origin}: duplicate tenant URL {} (same as {first})",
+                tenant.url
+            ));
+        }
+        self.seen.insert(key, origin.to_string());
+        Ok(tenant)
+    }
+
+    /// How many tenants were admitted.
+    pub fn count(&self) -> usize {
+        self.seen.len()
+    }
+}
+
 /// Where a tenant came from, for messages: a line of a JSON-lines source, or
 /// a position in the environment variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +224,20 @@ pub enum Origin {
     Entry(usize),
 }
 
-/// Normalises every tenant and checks the fleet as a whole: at least one
-/// tenant and no URL twice. `origins[i]` says where tenant `i` came from;
-/// `source_name` names the file, `stdin`, or the variables.
+impl Origin {
+    /// `FILE:LINE` or `CANARY_TENANT_URLS entry N`.
+    pub fn describe(&self, source_name: &str) -> String {
+        match self {
+            Origin::Line(line) => format!("{source_name}:{line}"),
+            Origin::Entry(n) => format!("{URLS_VAR} entry {n}"),
+        }
+    }
+}
+
+/// Normalises every tenant and checks the fleet as a whole with one
+/// [`Admission`]: at least one tenant and no URL twice. `origins[i]` says
+/// where tenant `i` came from; `source_name` names the file, `stdin`, or the
+/// variables.
 pub fn validate_fleet(
     tenants: &mut [Tenant],
     source_name: &str,
@@ -170,33 +249,21 @@ pub fn validate_fleet(
             "no tenants in {source_name}: there is nothing to check"
         )));
     }
-    let fail = |i: usize, message: String| match origins.get(i) {
-        Some(Origin::Line(line)) => Error::Input {
-            source_name: source_name.to_string(),
-            line: *line,
-            message,
-        },
-        Some(Origin::Entry(n)) => Error::Usage(format!("{URLS_VAR} entry {n}: {message}")),
-        None => Error::Usage(message),
-    };
-    let describe = |i: usize| match origins.get(i) {
-        Some(Origin::Line(line)) => format!("line {line}"),
-        Some(Origin::Entry(n)) => format!("entry {n}"),
-        None => format!("tenant {}", i + 1),
-    };
-    let mut seen = HashMap::new();
+    let mut admission = Admission::new(insecure);
+    tenants.iter().for_each(|t| admission.mask(&t.token));
     for (i, tenant) in tenants.iter_mut().enumerate() {
-        tenant.normalize(insecure).map_err(|m| fail(i, m))?;
-        if let Some(first) = seen.insert(tenant.url.to_ascii_lowercase(), i) {
-            return Err(fail(
-                i,
-                format!(
-                    "duplicate tenant URL {} (same as {})",
-                    tenant.url,
-                    describe(first)
-                ),
-            ));
-        }
+        let origin = origins
+            .get(i)
+            .map_or_else(|| format!("tenant {}", i + 1), |o| o.describe(source_name));
+        let placeholder = Tenant {
+            name: None,
+            url: String::new(),
+            token: Secret::default(),
+            headers: None,
+            extra: Map::new(),
+        };
+        let taken = std::mem::replace(tenant, placeholder);
+        *tenant = admission.admit(taken, &origin).map_err(Error::Usage)?;
     }
     Ok(())
 }
@@ -215,6 +282,63 @@ mod tests {
         for s in ["a b c", "a,b,c", "a\nb\nc", " a ,\n b,,c\n", "a\r\nb\tc"] {
             assert_eq!(split_list(s), ["a", "b", "c"], "{s:?}");
         }
+    }
+
+    fn tenant(url: &str, token: &str) -> Tenant {
+        from_env_values(Some(url), Some(token)).unwrap().remove(0)
+    }
+
+    #[test]
+    fn admission_names_the_origin_and_the_first_duplicate() {
+        let mut admission = Admission::new(false);
+        let t = admission
+            .admit(tenant("https://a.example.com/", "adm-tok-1"), "stdin:1")
+            .unwrap();
+        assert_eq!(t.url, "https://a.example.com");
+        let err = admission
+            .admit(tenant("https://A.example.com", "adm-tok-2"), "stdin:3")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "stdin:3: duplicate tenant URL https://A.example.com (same as stdin:1)"
+        );
+        assert_eq!(admission.count(), 1);
+    }
+
+    #[test]
+    fn admission_refuses_bad_tenants_without_repeating_secrets() {
+        let mut admission = Admission::new(false);
+        let cases = [
+            (
+                "https://u:pa55/w0rd@h.example.com",
+                "adm-tok-3",
+                "credentials",
+            ),
+            (
+                "https://h.example.com:99999",
+                "adm-tok-4",
+                "not a port number",
+            ),
+            ("http://h.example.com", "adm-tok-5", "--insecure"),
+        ];
+        for (url, token, want) in cases {
+            let err = admission
+                .admit(tenant(url, token), "CANARY_TENANT_URLS entry 2")
+                .unwrap_err();
+            assert!(err.starts_with("CANARY_TENANT_URLS entry 2: "), "{err}");
+            assert!(err.contains(want), "{err}");
+            assert!(!err.contains("pa55") && !err.contains(token), "{err}");
+        }
+        let mut t = tenant("https://h.example.com", "x");
+        t.token = Secret::new("adm-tok\nline2");
+        let err = admission.admit(t, "stdin:7").unwrap_err();
+        assert!(err.contains("line break"), "{err}");
+        let mut t = tenant("https://h.example.com", "x");
+        t.token = Secret::new("  ");
+        assert!(admission
+            .admit(t, "stdin:8")
+            .unwrap_err()
+            .contains("empty token"));
     }
 
     #[test]

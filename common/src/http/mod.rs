@@ -53,36 +53,52 @@ pub struct BaseUrl {
     pub https: bool,
 }
 
-/// Parses and checks a base URL: http or https, a host, no query or
-/// fragment, and plain http only to loopback unless `insecure`.
+/// Parses and checks a base URL: http or https, a host, a port in range, no
+/// credentials, no query or fragment, and plain http only to loopback unless
+/// `insecure`. Messages never repeat a password or token written in the URL.
 pub fn parse_base_url(raw: &str, insecure: bool) -> Result<BaseUrl, String> {
     let url = raw.trim().trim_end_matches('/');
+    let shown = without_userinfo(url);
+    // Checked before parsing: a password with a `/` in it would otherwise
+    // read as a host and port and be repeated in the message.
+    if url.contains('@') {
+        return Err(format!(
+            "{shown:?} carries credentials (or an @ in its path); pass tokens through the environment instead"
+        ));
+    }
     if url.contains(['?', '#']) {
-        return Err(format!("{url:?} must not have a query or fragment"));
+        return Err(format!("{shown:?} must not have a query or fragment"));
     }
     let uri: Uri = url
         .parse()
-        .map_err(|_| format!("{url:?} is not a valid URL"))?;
+        .map_err(|_| format!("{shown:?} is not a valid URL"))?;
     let https = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
-        Some(other) => return Err(format!("{url:?} has scheme {other:?}; use https")),
-        None => return Err(format!("{url:?} is not an absolute http(s) URL")),
+        Some(other) => return Err(format!("{shown:?} has scheme {other:?}; use https")),
+        None => return Err(format!("{shown:?} is not an absolute http(s) URL")),
     };
     let authority = uri
         .authority()
         .map(|a| a.as_str().to_string())
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| format!("{url:?} has no host"))?;
-    if authority.contains('@') {
-        return Err(format!(
-            "{url:?} carries credentials; pass tokens through the environment instead"
-        ));
-    }
+        .ok_or_else(|| format!("{shown:?} has no host"))?;
     let host = uri.host().unwrap_or_default().to_string();
+    if host.is_empty() {
+        return Err(format!("{shown:?} has no host"));
+    }
+    // `host:99999` parses, with no port: say so rather than connect to 80.
+    let port_text = authority[host.len()..].strip_prefix(':');
+    if let Some(port) = port_text {
+        if uri.port_u16().is_none_or(|p| p == 0) {
+            return Err(format!(
+                "{shown:?} has port {port:?}, not a port number from 1 to 65535"
+            ));
+        }
+    }
     if !https && !insecure && !is_loopback_host(&host) {
         return Err(format!(
-            "{url:?} uses plain http to a non-loopback host; use https or pass --insecure"
+            "{shown:?} uses plain http to a non-loopback host; use https or pass --insecure"
         ));
     }
     Ok(BaseUrl {
@@ -92,6 +108,19 @@ pub fn parse_base_url(raw: &str, insecure: bool) -> Result<BaseUrl, String> {
         path: uri.path().trim_end_matches('/').to_string(),
         https,
     })
+}
+
+/// The URL with everything between the scheme and the last `@` written as
+/// `***` (a `user:password@`, even with a `/` in the password), for messages.
+pub fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    match rest.rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +144,33 @@ mod tests {
         assert_eq!(u.url, "https://h.example.com/t/3");
         assert_eq!(u.path, "/t/3");
         assert_eq!(u.host, "h.example.com");
+    }
+
+    #[test]
+    fn never_repeats_credentials_and_checks_ports() {
+        let err = parse_base_url("https://bob:hunter2/x@h.example.com/p", false).unwrap_err();
+        assert!(
+            !err.contains("hunter2") && err.contains("***@h.example.com"),
+            "{err}"
+        );
+        let err = parse_base_url("https://tok3n@h.example.com", false).unwrap_err();
+        assert!(
+            !err.contains("tok3n") && err.contains("credentials"),
+            "{err}"
+        );
+        for bad in [
+            "https://h.example.com:99999",
+            "https://h:0",
+            "https://h:",
+            "https://[::1]:70000",
+        ] {
+            let err = parse_base_url(bad, false).unwrap_err();
+            assert!(err.contains("not a port number"), "{bad}: {err}");
+        }
+        assert_eq!(
+            parse_base_url("https://[::1]:443", false).unwrap().host,
+            "[::1]"
+        );
     }
 
     #[test]
