@@ -59,6 +59,19 @@ pub enum Error {
         detail: String,
     },
 
+    /// A write (manifest PUT, tag DELETE) whose outcome is unknown: the
+    /// request may have reached the registry (a timeout or a dropped
+    /// connection after it was sent) and may still take effect. See
+    /// [`Error::is_unknown_outcome`].
+    #[error(
+        "cannot tell whether {context} took effect on {registry}: {detail}; it may have landed"
+    )]
+    UnknownOutcome {
+        registry: String,
+        context: String,
+        detail: String,
+    },
+
     /// Bytes whose sha256 is not what the registry or the user said.
     #[error("{reference}: digest mismatch: {detail}")]
     DigestMismatch { reference: String, detail: String },
@@ -99,6 +112,7 @@ impl HasCode for Error {
             | Error::Unauthorized { .. }
             | Error::Registry { .. }
             | Error::Transport { .. }
+            | Error::UnknownOutcome { .. }
             | Error::DigestMismatch { .. }
             | Error::TooLarge { .. }
             | Error::NotExpected { .. }
@@ -112,5 +126,15 @@ impl Error {
     /// True when the error means "this tag or digest does not exist".
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
+    }
+
+    /// True when a write failed in a way that leaves its outcome unknown: a
+    /// manifest PUT (or tag DELETE) timed out or lost its connection after
+    /// the request was sent, so the registry may have applied it, possibly
+    /// later than the client gave up. Whoever undoes moves must treat such a
+    /// tag as moved (restore it too) and must not trust a read-back made
+    /// before the request timeout has passed.
+    pub fn is_unknown_outcome(&self) -> bool {
+        matches!(self, Error::UnknownOutcome { .. })
     }
 }

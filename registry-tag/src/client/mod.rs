@@ -60,7 +60,7 @@ impl Client {
     pub fn new(options: Options, credentials: Credentials) -> Client {
         let agent = common::http::agent(&options.tool, &options.version, options.timeout);
         Client {
-            transport: Transport::new(agent, options.retry),
+            transport: Transport::new(agent, options.retry, options.timeout),
             auth: Auth::new(credentials, options.insecure),
         }
     }
@@ -156,7 +156,9 @@ impl Client {
     }
 
     /// PUTs the exact bytes under `tag` with their media type; returns the
-    /// digest the registry stored.
+    /// digest the registry stored. A PUT that timed out or lost its
+    /// connection after it was sent fails with an error whose
+    /// [`Error::is_unknown_outcome`] is true: the tag may have moved.
     pub fn put_manifest(
         &self,
         image: &Image,
@@ -171,7 +173,7 @@ impl Client {
             });
         }
         let request = self
-            .request(Method::PUT, image, &format!("manifests/{tag}"))
+            .request(Method::PUT, image, &format!("manifests/{tag}"), &reference)
             .header("Content-Type", manifest.media_type.clone())
             .body(&manifest.bytes);
         let reply = self
@@ -196,7 +198,12 @@ impl Client {
     /// with every tag on it), so on it this fails with the registry's reason.
     pub fn delete_tag(&self, image: &Image, tag: &str) -> Result<(), Error> {
         let reference = image.tag(tag)?;
-        let request = self.request(Method::DELETE, image, &format!("manifests/{tag}"));
+        let request = self.request(
+            Method::DELETE,
+            image,
+            &format!("manifests/{tag}"),
+            &reference,
+        );
         let reply = self
             .auth
             .send(&self.transport, image, Access::Push, request)?;
@@ -217,7 +224,9 @@ impl Client {
         let mut tags = Vec::new();
         let mut path = "tags/list?n=1000".to_string();
         for _page in 0..1000 {
-            let request = self.request(Method::GET, image, &path).limit(32 << 20);
+            let request = self
+                .request(Method::GET, image, &path, &image.name)
+                .limit(32 << 20);
             let reply = self
                 .auth
                 .send(&self.transport, image, Access::Pull, request)?;
@@ -252,19 +261,22 @@ impl Client {
         })
     }
 
-    /// A request to `path` under `image`'s repository API.
-    fn request<'a>(&self, method: Method, image: &'a Image, path: &str) -> Request<'a> {
+    /// A request to `path` under `image`'s repository API, called
+    /// `METHOD what` in errors.
+    fn request<'a>(
+        &self,
+        method: Method,
+        image: &'a Image,
+        path: &str,
+        what: &dyn std::fmt::Display,
+    ) -> Request<'a> {
         let url = format!(
             "{}{}/{path}",
             api_base(&image.registry, self.auth.insecure),
             image.repository
         );
-        Request::new(
-            method.clone(),
-            url,
-            &image.registry,
-            format!("{method} {}", image.name),
-        )
+        let context = format!("{method} {what}");
+        Request::new(method, url, &image.registry, context)
     }
 
     fn manifest_request(&self, method: Method, reference: &Reference) -> Result<Reply, Error> {
@@ -274,6 +286,7 @@ impl Client {
                 method,
                 image,
                 &format!("manifests/{}", reference.target_str()),
+                reference,
             )
             .header("Accept", ACCEPT)
             .limit(MAX_MANIFEST_BYTES);

@@ -40,41 +40,53 @@ fn api_bases() {
     );
 }
 
-/// A loopback server that drops the first `drops` connections after
-/// reading the request head, then answers every request on a new
-/// connection with an empty manifest reply.
-pub(super) fn flaky_server(drops: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+/// A loopback server for `connections` connections: it reads each request
+/// head and answers with `answer(request line, index)`, or drops the
+/// connection without an answer when that is `None`.
+fn raw_server(
+    connections: usize,
+    answer: impl Fn(&str, usize) -> Option<String> + Send + 'static,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
-        for (i, stream) in listener
-            .incoming()
-            .enumerate()
-            .take(drops.saturating_add(2))
-        {
+        for (i, stream) in listener.incoming().enumerate().take(connections) {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            if i < drops {
-                continue; // dropped without an answer
+            if let Some(reply) = answer(&request_line, i) {
+                let _ = stream.write_all(reply.as_bytes());
             }
-            let digest = format!("sha256:{}", "a".repeat(64));
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest}\r\nContent-Type: {}\r\n\
-                 Content-Length: 0\r\nConnection: close\r\n\r\n",
-                crate::manifest::OCI_MANIFEST
-            );
         }
     });
     (addr, handle)
 }
 
-pub(super) fn fast_retries() -> Options {
+/// An empty answer with a manifest digest; the connection closes after it.
+fn ok_reply() -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:{}\r\nContent-Type: {}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n",
+        "a".repeat(64),
+        crate::manifest::OCI_MANIFEST
+    )
+}
+
+/// Drops the first `drops` connections after reading the request, then
+/// answers (at most two more) with [`ok_reply`].
+fn flaky_server(drops: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    raw_server(drops.saturating_add(2), move |_, i| {
+        (i >= drops).then(ok_reply)
+    })
+}
+
+fn fast_retries() -> Options {
     Options {
         retry: RetryPolicy {
             backoff: Duration::from_millis(5),
@@ -104,4 +116,39 @@ fn retries_of_dropped_connections_are_bounded() {
     assert!(matches!(err, Error::Transport { .. }), "{err}");
     assert!(err.to_string().contains("after 4 attempts"), "{err}");
     assert_eq!(client.requests(), 4);
+}
+
+#[test]
+fn a_put_that_loses_its_connection_may_have_landed() {
+    // The ping is answered; every PUT is read and then dropped unanswered.
+    let (addr, _server) = raw_server(5, |line, _| (!line.starts_with("PUT")).then(ok_reply));
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let image = Image::parse(&format!("{addr}/app")).unwrap();
+    let manifest = Manifest::new(b"{}".to_vec(), Some(crate::manifest::OCI_MANIFEST));
+    let err = client
+        .put_manifest(&image, "latest", &manifest)
+        .unwrap_err();
+    assert!(err.is_unknown_outcome(), "{err:?}");
+    let words = err.to_string();
+    assert!(words.contains("may have landed"), "{words}");
+    assert!(
+        words.contains("PUT") && words.contains("app:latest"),
+        "{words}"
+    );
+    assert_eq!(client.requests(), 5, "ping and four PUT attempts");
+}
+
+#[test]
+fn a_refused_connection_is_not_an_unknown_outcome() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let image = Image::parse(&format!("{addr}/app")).unwrap();
+    let manifest = Manifest::new(b"{}".to_vec(), None);
+    let err = client
+        .put_manifest(&image, "latest", &manifest)
+        .unwrap_err();
+    assert!(!err.is_unknown_outcome(), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
 }

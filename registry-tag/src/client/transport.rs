@@ -6,22 +6,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::ci::neutralize;
+use common::http::{parse_retry_after, Backoff, Failure};
 use common::Secret;
 use ureq::http::{HeaderMap, Method, Response};
 
 use crate::Error;
 
-/// Limits on retrying 408/429/500/502/503/504 and dropped connections.
+/// Limits on retrying 408/429/500/502/503/504 and transport failures that
+/// may pass ([`Failure::is_retryable`]: refused, reset, dropped, timed out).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts per request, the first included.
     pub attempts: u32,
-    /// First backoff; doubled after each retry.
+    /// First backoff; doubled after each retry (with jitter).
     pub backoff: Duration,
     /// No retry starts once this much time has gone by since the first attempt.
     pub budget: Duration,
-    /// A longer `Retry-After` than this is not waited for.
-    pub max_retry_after: Duration,
+    /// The longest wait between attempts, a server's `Retry-After` included.
+    pub max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -30,7 +32,7 @@ impl Default for RetryPolicy {
             attempts: 4,
             backoff: Duration::from_millis(250),
             budget: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(10),
+            max_delay: Duration::from_secs(10),
         }
     }
 }
@@ -99,12 +101,28 @@ impl<'a> Request<'a> {
         builder
     }
 
-    fn transport_error(&self, detail: String) -> Error {
-        Error::Transport {
-            registry: self.host.to_string(),
-            context: self.context.clone(),
-            detail,
+    /// The error of a request that got no (complete) answer: for a write
+    /// that may have reached the server, [`Error::UnknownOutcome`].
+    fn transport_error(&self, detail: String, may_have_landed: bool) -> Error {
+        let (registry, context) = (self.host.to_string(), self.context.clone());
+        if may_have_landed && self.writes() {
+            Error::UnknownOutcome {
+                registry,
+                context,
+                detail,
+            }
+        } else {
+            Error::Transport {
+                registry,
+                context,
+                detail,
+            }
         }
+    }
+
+    /// True for a request that changes something on the server.
+    fn writes(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD)
     }
 }
 
@@ -114,6 +132,9 @@ pub(super) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// A write answered with a failure after an earlier attempt that may
+    /// have reached the server: the failure does not mean nothing changed.
+    pub may_have_landed: bool,
 }
 
 impl Reply {
@@ -163,8 +184,20 @@ impl Reply {
         }
     }
 
-    /// An unexpected status as an error: `registry: action what: HTTP …`.
+    /// An unexpected status as an error: `registry: action what: HTTP …`,
+    /// or [`Error::UnknownOutcome`] when an earlier attempt of this write
+    /// may have landed.
     pub fn error(&self, registry: &str, context: String) -> Error {
+        if self.may_have_landed {
+            return Error::UnknownOutcome {
+                registry: registry.to_string(),
+                context,
+                detail: format!(
+                    "{} after an earlier attempt that may have reached it",
+                    self.describe()
+                ),
+            };
+        }
         Error::Registry {
             registry: registry.to_string(),
             context,
@@ -178,14 +211,17 @@ impl Reply {
 pub(super) struct Transport {
     agent: ureq::Agent,
     retry: RetryPolicy,
+    /// Named in the words of a timeout.
+    timeout: Duration,
     requests: AtomicU64,
 }
 
 impl Transport {
-    pub fn new(agent: ureq::Agent, retry: RetryPolicy) -> Transport {
+    pub fn new(agent: ureq::Agent, retry: RetryPolicy, timeout: Duration) -> Transport {
         Transport {
             agent,
             retry,
+            timeout,
             requests: AtomicU64::new(0),
         }
     }
@@ -196,42 +232,57 @@ impl Transport {
     }
 
     /// Sends `request`, retrying (with backoff, honouring `Retry-After`,
-    /// bounded in attempts and time) on 408/429/5xx and dropped connections.
-    /// Every request this client makes (GET, HEAD, manifest PUT, DELETE) is
-    /// idempotent, so each may be retried.
+    /// bounded in attempts and time) on 408/429/5xx and retryable transport
+    /// failures. Every request this client makes (GET, HEAD, manifest PUT,
+    /// DELETE) is idempotent, so each may be retried.
     pub fn send(&self, request: &Request) -> Result<Reply, Error> {
         let policy = self.retry;
+        let backoff = Backoff::new(policy.backoff, policy.max_delay);
         let started = Instant::now();
-        let mut backoff = policy.backoff;
         let mut attempt = 1;
+        // Whether an attempt of this write may have reached the server.
+        let mut may_have_landed = false;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = self.send_once(request);
+            let result = self
+                .send_once(request)
+                .map_err(|e| Failure::from(&e).with_limit(self.timeout));
             let wait = match &result {
                 Ok(resp) if matches!(resp.status().as_u16(), 408 | 429 | 500 | 502 | 503 | 504) => {
-                    Some(retry_after(resp.headers()).unwrap_or(backoff))
+                    let asked = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    Some(backoff.delay(attempt - 1, asked))
                 }
-                Err(e) if is_dropped_connection(e) => Some(backoff),
-                _ => None,
+                Err(failure) => {
+                    may_have_landed |= request.writes() && failure.may_have_landed();
+                    failure
+                        .is_retryable()
+                        .then(|| backoff.delay(attempt - 1, None))
+                }
+                Ok(_) => None,
             };
-            let retry = wait.filter(|w| {
-                attempt < policy.attempts
-                    && *w <= policy.max_retry_after
-                    && started.elapsed() + *w <= policy.budget
-            });
+            let retry = wait
+                .filter(|w| attempt < policy.attempts && started.elapsed() + *w <= policy.budget);
             match (retry, result) {
                 (Some(wait), _) => {
                     std::thread::sleep(wait);
-                    backoff *= 2;
                     attempt += 1;
                 }
-                (None, Ok(resp)) => return self.read(request, resp),
-                (None, Err(e)) => {
-                    return Err(request.transport_error(if attempt > 1 {
-                        format!("{e} (after {attempt} attempts)")
+                (None, Ok(resp)) => {
+                    let mut reply = self.read(request, resp)?;
+                    reply.may_have_landed = may_have_landed && !reply.is_success();
+                    return Ok(reply);
+                }
+                (None, Err(failure)) => {
+                    let detail = if attempt > 1 {
+                        format!("{failure} (after {attempt} attempts)")
                     } else {
-                        e.to_string()
-                    }))
+                        failure.to_string()
+                    };
+                    return Err(request.transport_error(detail, may_have_landed));
                 }
             }
         }
@@ -254,6 +305,7 @@ impl Transport {
                 status,
                 headers,
                 body: Vec::new(),
+                may_have_landed: false,
             });
         }
         let too_large = |size: String| Error::TooLarge {
@@ -274,22 +326,21 @@ impl Transport {
             .read_to_vec()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => too_large("more than the limit".into()),
-                e => request.transport_error(format!("reading the response: {e}")),
+                // A write answered with a status but a broken body: the
+                // status was not a failure we could read, so it may have landed.
+                e => request.transport_error(
+                    format!(
+                        "reading the response: {}",
+                        Failure::from(&e).with_limit(self.timeout)
+                    ),
+                    true,
+                ),
             })?;
         Ok(Reply {
             status,
             headers,
             body,
+            may_have_landed: false,
         })
     }
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-fn is_dropped_connection(error: &ureq::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(error, ureq::Error::Io(e) if matches!(e.kind(), ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe))
 }
