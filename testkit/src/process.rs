@@ -1,0 +1,206 @@
+//! A tool running in the background of a test: write its stdin a line at a
+//! time, read each stdout record the moment it appears, watch stderr grow,
+//! and wait for it to exit by itself.
+//!
+//! For tools that stream (canary-wait passes tenants on while others are
+//! still updating): the test changes the world (flips a tenant's sha) and
+//! then waits, within generous bounds, for the state it expects. Nothing
+//! here sleeps to let something happen; the bounds only end a test that
+//! would otherwise hang.
+
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long anything a tool should do promptly may take on a loaded machine.
+pub const PROMPTLY: Duration = Duration::from_secs(15);
+/// The longest a tool may run before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// A started tool whose stdout lines and stderr text are collected as they
+/// appear.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
+    started: Instant,
+}
+
+/// A tool that exited: its code, the stdout lines not already taken with
+/// [`Running::next_line`], all of stderr, and how long it ran.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: i32,
+    pub stdout: Vec<String>,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Running {
+    /// Starts `cmd` (usually [`crate::hermetic`]) with all three streams piped.
+    pub fn start(cmd: Command) -> Running {
+        Running::start_head(cmd, usize::MAX)
+    }
+
+    /// Like `tool | head -n LINES`: stdout is closed after `lines` lines,
+    /// so the tool's next write meets a broken pipe.
+    pub fn start_head(mut cmd: Command, head: usize) -> Running {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = cmd.spawn().expect("start the tool under test");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            // Dropping the reader at the end closes the pipe.
+            for line in BufReader::new(stdout).lines().take(head) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let err = child.stderr.take().expect("stderr is piped");
+        let stderr_reader = thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Running {
+            stdin: child.stdin.take(),
+            child,
+            stdout: lines,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+            started,
+        }
+    }
+
+    /// Writes to the tool's stdin. A tool that already exited (a usage
+    /// error, a bad line) closed it; its exit status tells the rest.
+    pub fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        match stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush())
+        {
+            Err(e) if e.kind() != ErrorKind::BrokenPipe => panic!("write to the tool: {e}"),
+            _ => {}
+        }
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Everything on stderr so far.
+    pub fn stderr_now(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The next stdout line, waiting for it promptly.
+    pub fn next_line(&self) -> String {
+        match self.stdout.recv_timeout(PROMPTLY) {
+            Ok(line) => line,
+            Err(e) => panic!(
+                "no line on stdout ({e:?}); stderr so far:\n{}",
+                self.stderr_now()
+            ),
+        }
+    }
+
+    /// Fails if a line is already waiting on stdout.
+    pub fn assert_no_line_yet(&self) {
+        if let Ok(line) = self.stdout.try_recv() {
+            panic!(
+                "unexpected stdout line {line}; stderr:\n{}",
+                self.stderr_now()
+            );
+        }
+    }
+
+    /// Waits until stderr has a line containing `needle`; returns that line.
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        let until = Instant::now() + PROMPTLY;
+        loop {
+            if let Some(line) = self.stderr_now().lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < until,
+                "no stderr line with {needle:?}; stderr:\n{}",
+                self.stderr_now()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll the tool").is_none()
+    }
+
+    /// Closes stdin and waits for the tool to exit by itself.
+    pub fn finish(mut self) -> Finished {
+        self.close_stdin();
+        self.exit_with_stdin_open()
+    }
+
+    /// Waits for the tool to exit by itself, stdin left as it is.
+    pub fn exit_with_stdin_open(mut self) -> Finished {
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("poll the tool") {
+                break status.code().unwrap_or(-1);
+            }
+            if self.started.elapsed() > RUN_LIMIT {
+                let _ = self.child.kill();
+                panic!(
+                    "still running after {RUN_LIMIT:?}; stderr:\n{}",
+                    self.stderr_now()
+                );
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = self.started.elapsed();
+        let mut stdout = Vec::new();
+        loop {
+            match self.stdout.recv_timeout(PROMPTLY) {
+                Ok(line) => stdout.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("stdout not closed after exit"),
+            }
+        }
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.join().expect("stderr reader");
+        }
+        let stderr = self.stderr_now();
+        assert!(!stderr.contains("panicked"), "the tool panicked:\n{stderr}");
+        Finished {
+            code,
+            stdout,
+            stderr,
+            elapsed,
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails half-way leaves no tool running behind it.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
