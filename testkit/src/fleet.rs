@@ -9,8 +9,8 @@
 //!
 //! | route | auth | answer |
 //! |---|---|---|
-//! | `GET /health` | none | 200 `{"status":"ok","sha":"<sha>"}` |
-//! | `GET /buildinfo` | none | 200 `{"git_sha":"<sha>"}` |
+//! | `GET /health` | none | 200 `{"status":"ok","sha":"<sha>"}` (`{"status":"ok"}` when the sha is empty, as today's server) |
+//! | `GET /buildinfo` | none | 200 `{"git_sha":"<sha>"}` (404 when the sha is empty) |
 //! | `GET /admin/liveness` | admin | 200 `{"subsystems":{…}}` |
 //! | `GET /workspaces` | admin | 200 array of `{id,name,status}` |
 //! | `GET /events` | admin | 200 array of `{id,event_type,workspace_id,payload,created_at}` |
@@ -153,7 +153,8 @@ impl FromStr for Fault {
 pub struct TenantSpec {
     pub name: String,
     pub token: String,
-    /// The build sha `/health` and `/buildinfo` report.
+    /// The build sha `/health` and `/buildinfo` report; empty for a tenant
+    /// that serves none (no sha on `/health`, no `/buildinfo`).
     pub sha: String,
     pub fault: Fault,
     /// Added to every request.

@@ -205,6 +205,10 @@ pub(super) fn route_request(
     let segments: Vec<&str> = rq.path.trim_matches('/').split('/').collect();
     let method = rq.method.as_str();
     match (method, segments.as_slice()) {
+        // An empty sha is today's workspace-server: no sha on /health and
+        // no /buildinfo at all.
+        ("GET", ["health"]) if sha.is_empty() => return Reply::json(200, json!({"status": "ok"})),
+        ("GET", ["buildinfo"]) if sha.is_empty() => return Reply::error(404, "not found"),
         ("GET", ["health"]) => return Reply::json(200, json!({"status": "ok", "sha": sha})),
         ("GET", ["buildinfo"]) => return Reply::json(200, json!({ "git_sha": sha })),
         _ => {}
