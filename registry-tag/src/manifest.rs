@@ -1,5 +1,6 @@
 //! Manifests as exact bytes: their media types, digests and size limit.
 
+use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -16,6 +17,9 @@ application/vnd.docker.distribution.manifest.v2+json";
 
 /// Manifests larger than this are refused (distribution's own limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// Image config blobs larger than this are not read.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// A manifest exactly as the registry served it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +53,47 @@ impl Manifest {
     /// True for an OCI index or Docker manifest list.
     pub fn is_index(&self) -> bool {
         self.media_type == OCI_INDEX || self.media_type == DOCKER_LIST
+    }
+
+    /// For an index or list: the digest of its first platform manifest
+    /// (attestation entries, whose platform is `unknown`, are skipped).
+    pub fn first_platform_digest(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Index {
+            #[serde(default)]
+            manifests: Vec<Entry>,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            digest: String,
+            #[serde(default)]
+            platform: Option<Platform>,
+        }
+        #[derive(Deserialize)]
+        struct Platform {
+            #[serde(default)]
+            os: String,
+        }
+        let index: Index = serde_json::from_slice(&self.bytes).ok()?;
+        index
+            .manifests
+            .into_iter()
+            .find(|m| m.platform.as_ref().is_none_or(|p| p.os != "unknown"))
+            .map(|m| m.digest)
+    }
+
+    /// For an image manifest: the digest of its config blob.
+    pub fn config_digest(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Image {
+            config: Descriptor,
+        }
+        #[derive(Deserialize)]
+        struct Descriptor {
+            digest: String,
+        }
+        let image: Image = serde_json::from_slice(&self.bytes).ok()?;
+        Some(image.config.digest)
     }
 }
 
@@ -123,5 +168,24 @@ mod tests {
         assert!(m.is_index());
         let m = Manifest::new(br#"{"manifests":[]}"#.to_vec(), Some("application/json"));
         assert_eq!(m.media_type, OCI_INDEX);
+    }
+
+    #[test]
+    fn platform_and_config_digests() {
+        let index = Manifest::new(
+            br#"{"manifests":[
+                {"digest":"sha256:att","platform":{"os":"unknown","architecture":"unknown"}},
+                {"digest":"sha256:amd","platform":{"os":"linux","architecture":"amd64"}}]}"#
+                .to_vec(),
+            Some(OCI_INDEX),
+        );
+        assert_eq!(index.first_platform_digest().as_deref(), Some("sha256:amd"));
+        assert_eq!(index.config_digest(), None);
+        let image = Manifest::new(
+            br#"{"config":{"digest":"sha256:cfg","size":2},"layers":[]}"#.to_vec(),
+            Some(OCI_MANIFEST),
+        );
+        assert_eq!(image.config_digest().as_deref(), Some("sha256:cfg"));
+        assert_eq!(image.first_platform_digest(), None);
     }
 }

@@ -17,7 +17,9 @@ use ureq::http::Method;
 pub use auth::Access;
 pub use transport::RetryPolicy;
 
-use crate::manifest::{Manifest, Resolved, ACCEPT, MAX_MANIFEST_BYTES};
+use crate::manifest::{
+    sha256_digest, Manifest, Resolved, ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES,
+};
 use crate::reference::{Image, Reference, Target, DOCKER_HUB};
 use crate::{Credentials, Error};
 use auth::Auth;
@@ -259,6 +261,70 @@ impl Client {
             context: format!("list tags of {}", image.name),
             detail: "more than 1000 pages of tags".into(),
         })
+    }
+
+    /// When the image at `digest` in `image` was built: the `created` field
+    /// of its config blob; for an index or manifest list, that of its first
+    /// platform manifest. `Ok(None)` when the image says nothing (no config,
+    /// no `created`). Two or three GETs: the manifest, the platform manifest
+    /// of an index, the config blob.
+    pub fn created(&self, image: &Image, digest: &str) -> Result<Option<String>, Error> {
+        let mut manifest = self.fetch_manifest(&image.digest(digest)?)?;
+        if manifest.is_index() {
+            let Some(platform) = manifest.first_platform_digest() else {
+                return Ok(None);
+            };
+            manifest = self.fetch_manifest(&image.digest(&platform)?)?;
+        }
+        let Some(config) = manifest.config_digest() else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize)]
+        struct Config {
+            #[serde(default)]
+            created: Option<String>,
+        }
+        let blob = self.fetch_blob(image, &config, MAX_CONFIG_BYTES)?;
+        let parsed: Config = serde_json::from_slice(&blob).map_err(|e| Error::Registry {
+            registry: image.registry.clone(),
+            context: format!("read config {config} of {}", image.name),
+            detail: format!("not a JSON image config: {e}"),
+        })?;
+        Ok(parsed.created.filter(|c| !c.trim().is_empty()))
+    }
+
+    /// The bytes of blob `digest`, checked against it.
+    fn fetch_blob(&self, image: &Image, digest: &str, limit: u64) -> Result<Vec<u8>, Error> {
+        crate::reference::check_digest(digest).map_err(|reason| Error::Registry {
+            registry: image.registry.clone(),
+            context: format!("blob of {}", image.name),
+            detail: format!("{digest:?}: {reason}"),
+        })?;
+        let what = format!("{}@{digest}", image.name);
+        let request = self
+            .request(Method::GET, image, &format!("blobs/{digest}"), &what)
+            .limit(limit);
+        let reply = self
+            .auth
+            .send(&self.transport, image, Access::Pull, request)?;
+        match reply.status {
+            200 => {}
+            404 => {
+                return Err(Error::NotFound {
+                    what: format!("blob {digest}"),
+                    image: image.canonical(),
+                })
+            }
+            _ => return Err(reply.error(&image.registry, format!("fetch blob {what}"))),
+        }
+        let actual = sha256_digest(&reply.body);
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                reference: what,
+                detail: format!("the bytes served hash to {actual}"),
+            });
+        }
+        Ok(reply.body)
     }
 
     /// A request to `path` under `image`'s repository API, called

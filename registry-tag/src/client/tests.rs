@@ -152,3 +152,74 @@ fn a_refused_connection_is_not_an_unknown_outcome() {
     assert!(!err.is_unknown_outcome(), "{err:?}");
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
 }
+
+/// Pushes an OCI image whose config says `created` (none if `None`) under
+/// its digest, and returns that digest and its manifest bytes' length.
+fn push_image(
+    pusher: &testkit::image::Pusher,
+    repo: &str,
+    created: Option<&str>,
+) -> (String, usize) {
+    use testkit::image::{OCI_CONFIG, OCI_LAYER, OCI_MANIFEST};
+    let layer = pusher.push_blob(repo, format!("layer of {created:?}").as_bytes());
+    let mut config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer]},
+    });
+    if let Some(created) = created {
+        config["created"] = created.into();
+    }
+    let config = config.to_string().into_bytes();
+    let config_digest = pusher.push_blob(repo, &config);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": OCI_LAYER, "digest": layer, "size": 1}],
+    })
+    .to_string()
+    .into_bytes();
+    let digest = testkit::image::sha256_digest(&manifest);
+    pusher.put_manifest(repo, &digest, OCI_MANIFEST, &manifest);
+    (digest, manifest.len())
+}
+
+#[test]
+fn created_comes_from_the_config_or_the_first_platform_of_an_index() {
+    use testkit::image::{Kind, OCI_INDEX, OCI_MANIFEST};
+    let registry = testkit::registry::Registry::start();
+    let pusher = registry.pusher();
+    let (image_digest, _) = push_image(&pusher, "app", Some("2026-11-20T10:00:00Z"));
+    let (attestation, size) = push_image(&pusher, "app", None);
+    let (platform, platform_size) = push_image(&pusher, "app", Some("2026-11-21T08:30:00Z"));
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": attestation, "size": size,
+             "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"mediaType": OCI_MANIFEST, "digest": platform, "size": platform_size,
+             "platform": {"os": "linux", "architecture": "amd64"}},
+        ],
+    })
+    .to_string()
+    .into_bytes();
+    let index_digest = testkit::image::sha256_digest(&index);
+    pusher.put_manifest("app", "multi", OCI_INDEX, &index);
+    let undated = pusher.push("app", "undated", Kind::DockerList, "undated");
+
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let image = Image::parse(&format!("{}/app", registry.host())).unwrap();
+    assert_eq!(
+        client.created(&image, &image_digest).unwrap().as_deref(),
+        Some("2026-11-20T10:00:00Z")
+    );
+    assert_eq!(
+        client.created(&image, &index_digest).unwrap().as_deref(),
+        Some("2026-11-21T08:30:00Z")
+    );
+    assert_eq!(client.created(&image, &undated.digest).unwrap(), None);
+    let missing = format!("sha256:{}", "0".repeat(64));
+    assert!(client.created(&image, &missing).unwrap_err().is_not_found());
+}
