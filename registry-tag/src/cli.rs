@@ -14,6 +14,17 @@ use crate::{Client, Credentials, Error, Options};
 ///   registry-tag [--atomic] < requests  moves as JSON lines on stdin:
 ///                                       {"image":"ghcr.io/o/p","source":"staging-4c1d56e","tag":"latest"}
 ///
+/// A request is any record with "image", "tag" and a target: "source" (a tag
+/// or digest, resolved now) or "digest" (exactly this manifest; a "source"
+/// tag beside it only names where it came from). So tag records printed by
+/// registry-tag come back in as requests:
+///
+///   registry-tag IMG:staging-4c1d56e | jq -c '.tag="latest"' | registry-tag --atomic
+///
+/// "expect_current" (a digest, or null: the tag must not exist) guards each
+/// request; "changed", "previous", "dry_run" and "latest" are ignored; any
+/// other field is passed through to the output record.
+///
 /// Tags are moved by PUTting the source's exact manifest bytes (an OCI index
 /// or Docker manifest list keeps its own digest), then each move is verified
 /// with a HEAD. Records go to stdout as JSON lines:
@@ -83,7 +94,9 @@ pub struct Cli {
     #[arg(long)]
     pub atomic: bool,
 
-    /// Move a tag only if it currently points at DIGEST (a guard against racing promotions).
+    /// Move a tag only if it currently points at DIGEST (a guard against racing
+    /// promotions); for requests on stdin, the default of those without their
+    /// own "expect_current".
     #[arg(long, value_name = "DIGEST")]
     pub expect_current: Option<String>,
 

@@ -27,6 +27,7 @@ mod parallel;
 mod plan;
 mod record;
 mod reference;
+mod request;
 mod run;
 
 pub use cli::{Cli, RegistryArgs};

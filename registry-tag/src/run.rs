@@ -7,23 +7,14 @@ use common::ci::{markdown_cell, GithubActions};
 use common::jsonl::{self, RecordWriter, Records};
 use common::term::{note, say, Style};
 use common::Code;
-use serde::Deserialize;
 
 use crate::manifest::short;
 use crate::plan::{plan, Expect, Intent, Move, Plan};
 use crate::reference::{check_digest, Image, Reference};
+use crate::request::Request;
 use crate::{Cli, Client, Error, TagRecord};
 
 const TOOL: &str = "registry-tag";
-
-/// One move request on stdin.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Request {
-    image: String,
-    source: String,
-    tag: String,
-}
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let ci = GithubActions::from_env();
@@ -90,10 +81,7 @@ fn read_requests() -> Result<Vec<Move>, Error> {
             line,
             message,
         };
-        let image = Image::parse(&request.image).map_err(|e| input(e.to_string()))?;
-        let mv =
-            Move::new(image, &request.source, &request.tag).map_err(|e| input(e.to_string()))?;
-        moves.push(mv);
+        moves.push(request.into_move().map_err(input)?);
     }
     Ok(moves)
 }

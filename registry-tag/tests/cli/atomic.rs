@@ -5,11 +5,7 @@ use testkit::image::Kind;
 use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
 
-use crate::support::{assert_code, Sandbox};
-
-fn request(host: &str, repo: &str, source: &str, tag: &str) -> String {
-    format!("{{\"image\":\"{host}/{repo}\",\"source\":\"{source}\",\"tag\":\"{tag}\"}}\n")
-}
+use crate::support::{assert_code, request, Sandbox};
 
 #[test]
 fn a_missing_source_changes_nothing() {

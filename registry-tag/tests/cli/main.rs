@@ -8,5 +8,6 @@ mod support;
 mod atomic;
 mod auth;
 mod protocol;
+mod requests;
 mod resolve;
 mod retag;

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use registry_tag::TagRecord;
 use serde_json::Value;
 use testkit::Output;
 
@@ -47,4 +48,22 @@ pub fn single_record(out: &Output) -> Value {
         out.stderr
     );
     records.into_iter().next().expect("one record")
+}
+
+/// Every record printed, typed.
+#[track_caller]
+pub fn tag_records(out: &Output) -> Vec<TagRecord> {
+    out.stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("not a tag record ({e}): {line}\nstderr:\n{}", out.stderr)
+            })
+        })
+        .collect()
+}
+
+/// A move request line: `{"image","source","tag"}`.
+pub fn request(host: &str, repo: &str, source: &str, tag: &str) -> String {
+    format!("{{\"image\":\"{host}/{repo}\",\"source\":\"{source}\",\"tag\":\"{tag}\"}}\n")
 }

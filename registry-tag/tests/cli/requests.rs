@@ -1,0 +1,194 @@
+//! Move requests round-trip: tag records come back in as requests, with a
+//! `digest` target, a per-request `expect_current`, output-only fields
+//! ignored and unknown fields passed through; bad combinations change
+//! nothing.
+
+use serde_json::{json, Value};
+use testkit::image::Kind;
+use testkit::registry::Registry;
+
+use crate::support::{assert_code, tag_records, Sandbox};
+
+fn lines(values: &[Value]) -> String {
+    values.iter().map(|v| format!("{v}\n")).collect()
+}
+
+#[test]
+fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let old = pusher.push("app", "latest", Kind::Oci, "old");
+    let tested = pusher.push("app", "staging-abc", Kind::OciIndex, "tested");
+    let sandbox = Sandbox::new();
+    // registry-tag IMG:staging-abc | jq -c '.tag="latest" | .region="eu"' | registry-tag --atomic
+    let out = sandbox.run(
+        &[&format!("{}/app:staging-abc", registry.host())],
+        &[],
+        None,
+    );
+    assert_code(&out, 0);
+    let mut record: Value = serde_json::from_str(out.stdout.trim()).expect("one record");
+    record["tag"] = json!("latest");
+    record["region"] = json!("eu");
+    // staging-abc moves on before the promotion: the record's digest wins.
+    pusher.push("app", "staging-abc", Kind::Oci, "untested");
+
+    let out = sandbox.run(&["--atomic"], &[], Some(&lines(&[record])));
+    assert_code(&out, 0);
+    assert_eq!(
+        pusher.digest_of("app", "latest"),
+        Some(tested.digest.clone())
+    );
+    let records = tag_records(&out);
+    assert_eq!(records.len(), 1, "{}", out.stdout);
+    let moved = &records[0];
+    assert_eq!(moved.digest, tested.digest);
+    assert_eq!(moved.previous.as_deref(), Some(old.digest.as_str()));
+    assert_eq!(moved.source.as_deref(), Some(tested.digest.as_str()));
+    assert!(moved.changed);
+    assert_eq!(
+        moved.extra.get("region"),
+        Some(&json!("eu")),
+        "{}",
+        out.stdout
+    );
+
+    // The move's own record, fed back, is a request that is already done.
+    let again = sandbox.run(&["--atomic"], &[], Some(&out.stdout));
+    assert_code(&again, 0);
+    let records = tag_records(&again);
+    assert!(!records[0].changed, "{}", again.stdout);
+    assert_eq!(records[0].digest, tested.digest);
+    assert_eq!(records[0].extra.get("region"), Some(&json!("eu")));
+}
+
+#[test]
+fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let tested = pusher.push("app", "staging-def", Kind::Oci, "tested");
+    pusher.push("app", "staging-def", Kind::Oci, "re-pushed");
+    let request = json!({
+        "image": format!("{}/app", registry.host()),
+        "tag": "latest",
+        "digest": tested.digest,
+        "source": "staging-def",
+        "expect_current": null,
+    });
+    let out = Sandbox::new().run(&["--atomic"], &[], Some(&lines(&[request])));
+    assert_code(&out, 0);
+    assert_eq!(
+        pusher.digest_of("app", "latest"),
+        Some(tested.digest.clone())
+    );
+    let records = tag_records(&out);
+    assert_eq!(records[0].source.as_deref(), Some("staging-def"));
+    assert!(records[0].previous.is_none());
+}
+
+#[test]
+fn each_request_carries_its_own_expect_current() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let h = registry.host();
+    let a_old = pusher.push("a", "latest", Kind::Oci, "a-old");
+    let a_new = pusher.push("a", "staging-1", Kind::Oci, "a-new");
+    let b_new = pusher.push("b", "staging-1", Kind::Oci, "b-new");
+    let requests = |a_expect: &str| {
+        lines(&[
+            json!({"image": format!("{h}/a"), "source": "staging-1", "tag": "latest", "expect_current": a_expect}),
+            // b has no latest yet: null = it must not exist.
+            json!({"image": format!("{h}/b"), "source": "staging-1", "tag": "latest", "expect_current": null}),
+        ])
+    };
+    let sandbox = Sandbox::new();
+    // a is not where the request expects it: nothing moves, b included.
+    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_new.digest)));
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{h}/a:latest points at {}, not the expected {}; nothing was changed",
+            a_old.digest, a_new.digest
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_old.digest.clone()));
+    assert_eq!(pusher.digest_of("b", "latest"), None);
+
+    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_old.digest)));
+    assert_code(&out, 0);
+    assert_eq!(pusher.digest_of("a", "latest"), Some(a_new.digest.clone()));
+    assert_eq!(pusher.digest_of("b", "latest"), Some(b_new.digest.clone()));
+
+    // b exists now: the same compare-and-swap is refused.
+    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_new.digest)));
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains("not the expected no tag at all"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_request_overrides_the_expect_current_flag() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let old = pusher.push("a", "latest", Kind::Oci, "old");
+    let new = pusher.push("a", "staging-2", Kind::Oci, "new");
+    let request = json!({"image": format!("{}/a", registry.host()), "source": "staging-2",
+                         "tag": "latest", "expect_current": old.digest});
+    let wrong = format!("sha256:{}", "e".repeat(64));
+    let out = Sandbox::new().run(
+        &["--atomic", "--expect-current", &wrong],
+        &[],
+        Some(&lines(&[request])),
+    );
+    assert_code(&out, 0);
+    assert_eq!(pusher.digest_of("a", "latest"), Some(new.digest));
+}
+
+#[test]
+fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let old = pusher.push("a", "latest", Kind::Oci, "old");
+    let new = pusher.push("a", "staging-3", Kind::Oci, "new");
+    let image = format!("{}/a", registry.host());
+    let other = format!("sha256:{}", "0".repeat(64));
+    let good = json!({"image": image, "source": "staging-3", "tag": "latest"});
+    let cases: [(Value, &str); 4] = [
+        (
+            json!({"image": image, "tag": "v2", "source": other, "digest": new.digest}),
+            "stdin:2: \"source\" sha256:0000",
+        ),
+        (
+            json!({"image": image, "tag": "v2", "digest": "sha256:abc"}),
+            "stdin:2: \"digest\": digest \"sha256:abc\"",
+        ),
+        (
+            json!({"image": image, "tag": "v2", "source": null}),
+            &format!("stdin:2: {image}:v2 has no target"),
+        ),
+        (
+            json!({"image": image, "tag": "v2", "source": "staging-3", "expect_current": "latest"}),
+            "stdin:2: \"expect_current\"",
+        ),
+    ];
+    for (bad, message) in cases {
+        for atomic in [true, false] {
+            let args: &[&str] = if atomic { &["--atomic"] } else { &[] };
+            let out = Sandbox::new().run(args, &[], Some(&lines(&[good.clone(), bad.clone()])));
+            assert_code(&out, 2);
+            assert!(
+                out.stderr.starts_with(&format!("registry-tag: {message}")),
+                "{bad}: {}",
+                out.stderr
+            );
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+            assert_eq!(pusher.digest_of("a", "latest"), Some(old.digest.clone()));
+            assert_eq!(pusher.digest_of("a", "v2"), None);
+        }
+    }
+}
