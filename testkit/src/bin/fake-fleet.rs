@@ -1,8 +1,8 @@
 //! `fake-fleet`: serves N fake tenants on loopback for the demo and the
-//! benchmarks, prints them as tenant JSON lines on stdout, then serves until
-//! stdin closes or the process is killed.
+//! benchmarks, prints them as tenant JSON lines on stdout, then serves and
+//! takes commands on stdin until stdin closes or the process is killed.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,7 +13,11 @@ usage: fake-fleet --tenants N [--latency-ms MS] [--path-prefixed] [--sha SHA] [-
 
 Serves N fake tenants on 127.0.0.1, prints one tenant JSON line per tenant on
 stdout ({\"name\",\"url\",\"token\"[,\"headers\"]}), then serves until stdin
-closes or the process is killed.
+closes or the process is killed, taking commands on stdin, one per line:
+
+  sha I|all SHA     tenant I (or every tenant) reports SHA from now on; prints OK
+  fault I|all MODE  tenant I (or every tenant) misbehaves as MODE from now on; prints OK
+  requests          prints REQUESTS <requests all tenants received so far>
 
   --tenants N       how many tenants (named canary-0 … canary-N-1)
   --latency-ms MS   added to every request (default 0)
@@ -152,13 +156,59 @@ fn main() -> ExitCode {
         "fake-fleet: serving {} tenant(s); close stdin or kill me to stop",
         fleet.len()
     );
-    // Serve until stdin reaches end of file.
-    let _ = io::copy(&mut io::stdin().lock().take(u64::MAX), &mut io::sink());
+    // Serve, taking commands, until stdin reaches end of file.
+    for line in io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = command(&fleet, &line).unwrap_or_else(|e| format!("ERROR {e}"));
+        let mut out = io::stdout().lock();
+        if writeln!(out, "{reply}").and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
     eprintln!(
         "fake-fleet: stdin closed after {} request(s)",
         fleet.total_requests()
     );
     ExitCode::SUCCESS
+}
+
+/// Runs one stdin command; the reply line, or what is wrong with it.
+fn command(fleet: &Fleet, line: &str) -> Result<String, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let tenants = |which: &str| -> Result<Vec<usize>, String> {
+        match which {
+            "all" => Ok((0..fleet.len()).collect()),
+            i => match i.parse() {
+                Ok(i) if i < fleet.len() => Ok(vec![i]),
+                _ => Err(format!(
+                    "not a tenant: {which:?} (0 to {} or all)",
+                    fleet.len() - 1
+                )),
+            },
+        }
+    };
+    match words.as_slice() {
+        ["sha", which, sha] => {
+            for i in tenants(which)? {
+                fleet.set_sha(i, sha);
+            }
+            Ok("OK".into())
+        }
+        ["fault", which, mode] => {
+            let fault: Fault = mode.parse()?;
+            for i in tenants(which)? {
+                fleet.set_fault(i, fault.clone());
+            }
+            Ok("OK".into())
+        }
+        ["requests"] => Ok(format!("REQUESTS {}", fleet.total_requests())),
+        _ => Err(format!(
+            "unknown command {line:?}: sha I|all SHA, fault I|all MODE or requests"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +255,36 @@ mod tests {
             ("--tenants", "--tenants needs a value"),
         ] {
             assert_eq!(args(line).unwrap_err(), message, "{line}");
+        }
+    }
+
+    #[test]
+    fn commands_change_the_fleet_and_count_its_requests() {
+        let fleet =
+            Fleet::start_path_prefixed(vec![TenantSpec::healthy("a"), TenantSpec::healthy("b")])
+                .unwrap();
+        let health = |i: usize| -> String {
+            ureq::get(format!("{}/health", fleet.url(i)))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+        };
+        assert_eq!(command(&fleet, "sha all abc1234").unwrap(), "OK");
+        assert!(health(0).contains("abc1234") && health(1).contains("abc1234"));
+        assert_eq!(command(&fleet, "sha 1 def5678").unwrap(), "OK");
+        assert!(health(0).contains("abc1234") && health(1).contains("def5678"));
+        assert_eq!(command(&fleet, "requests").unwrap(), "REQUESTS 4");
+        assert_eq!(command(&fleet, "fault 0 down").unwrap(), "OK");
+        assert!(ureq::get(format!("{}/health", fleet.url(1))).call().is_ok());
+        for (line, message) in [
+            ("sha 2 abc", "not a tenant: \"2\" (0 to 1 or all)"),
+            ("fault 0 nope", "unknown fault \"nope\""),
+            ("shout", "unknown command \"shout\""),
+        ] {
+            let e = command(&fleet, line).unwrap_err();
+            assert!(e.starts_with(message), "{line}: {e}");
         }
     }
 }

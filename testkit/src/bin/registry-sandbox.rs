@@ -1,7 +1,7 @@
 //! A local registry for benchmarks and demos: docker-registry on loopback
 //! with a counting proxy in front (optionally slowed), a few images pushed.
 //!
-//!   registry-sandbox [--latency-ms N] [--auth none|htpasswd|token]
+//!   registry-sandbox [--latency-ms N] [--auth none|htpasswd|token] [--images N]
 //!
 //! The proxy's address is fronted by a plain TCP relay that closes TLS
 //! handshakes at once, as a plain-http registry does, so clients that probe
@@ -17,7 +17,8 @@
 //!
 //! Images: `bench/app:staging-1`, `bench/app:staging-2` (OCI indexes, two
 //! platforms each), `bench/app:latest` (= staging-2), and the same under
-//! `bench/tenant`.
+//! `bench/tenant`; with `--images N` (default 2), also under `bench/img-2`
+//! to `bench/img-<N-1>`.
 
 use std::io::{BufRead, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -31,6 +32,7 @@ use testkit::token_server::{TokenField, TokenServer};
 fn main() {
     let mut latency_ms = 0u64;
     let mut auth = String::from("none");
+    let mut images = 2usize;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -41,6 +43,13 @@ fn main() {
                     .unwrap_or_else(|| usage("--latency-ms needs a number"))
             }
             "--auth" => auth = args.next().unwrap_or_else(|| usage("--auth needs a value")),
+            "--images" => {
+                images = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n >= 1)
+                    .unwrap_or_else(|| usage("--images needs a number of at least 1"))
+            }
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other:?}")),
         }
@@ -54,10 +63,14 @@ fn main() {
         _ => usage("--auth is none, htpasswd or token"),
     };
     let pusher = registry.pusher();
-    for repo in ["bench/app", "bench/tenant"] {
-        pusher.push(repo, "staging-1", Kind::OciIndex, &format!("{repo}-1"));
-        let two = pusher.push(repo, "staging-2", Kind::OciIndex, &format!("{repo}-2"));
-        pusher.put_manifest(repo, "latest", two.media_type, &two.bytes);
+    let repos = ["bench/app".to_string(), "bench/tenant".to_string()]
+        .into_iter()
+        .chain((2..images).map(|i| format!("bench/img-{i}")))
+        .take(images);
+    for repo in repos {
+        pusher.push(&repo, "staging-1", Kind::OciIndex, &format!("{repo}-1"));
+        let two = pusher.push(&repo, "staging-2", Kind::OciIndex, &format!("{repo}-2"));
+        pusher.put_manifest(&repo, "latest", two.media_type, &two.bytes);
     }
     let proxy = Proxy::start(&registry.url());
     proxy.set_latency(Duration::from_millis(latency_ms));
@@ -99,7 +112,7 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("registry-sandbox: {problem}");
     }
-    eprintln!("usage: registry-sandbox [--latency-ms N] [--auth none|htpasswd|token]");
+    eprintln!("usage: registry-sandbox [--latency-ms N] [--auth none|htpasswd|token] [--images N]");
     std::process::exit(2)
 }
 
