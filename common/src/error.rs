@@ -39,6 +39,13 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// True when stdout was closed by its reader (`tool | head -1`).
+    pub fn is_broken_pipe(&self) -> bool {
+        crate::exit::is_broken_pipe(self)
+    }
+}
+
 impl HasCode for Error {
     fn code(&self) -> Code {
         match self {

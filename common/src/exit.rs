@@ -40,23 +40,71 @@ pub fn is_broken_pipe(error: &(dyn StdError + 'static)) -> bool {
     false
 }
 
-/// Maps a tool's result to its exit status, printing `TOOL: message` for errors.
+/// What [`finish`] says about a broken pipe no tool caught: the work that
+/// was left cannot be known, so it is not success.
+pub const UNCAUGHT_BROKEN_PIPE: &str = "stdout was closed before the work was done";
+
+/// Maps a tool's result to its exit status. An error is printed as one
+/// `TOOL: message` line on stderr (secrets scrubbed), and under GitHub
+/// Actions also becomes one `::error title=TOOL::message` annotation and one
+/// line in the step summary ([`report_error`]).
 ///
-/// A broken pipe is a quiet stop: the reader went away, so there is no one to
-/// tell and nothing went wrong on our side.
+/// Tools catch a broken pipe themselves and return the code they know
+/// ([`stdout_closed`]); one that reaches here is exit 1 with
+/// [`UNCAUGHT_BROKEN_PIPE`], never 0.
 pub fn finish<E>(tool: &str, result: Result<Code, E>) -> ExitCode
 where
     E: StdError + HasCode + 'static,
 {
     match result {
         Ok(code) => code.into(),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            // stderr may itself be closed; there is nowhere left to report that.
-            let message = crate::redact::scrub(&error.to_string()).into_owned();
-            let _ = writeln!(io::stderr(), "{tool}: {message}");
-            error.code().into()
+            let (message, code) = described(&error);
+            report_error(tool, &message, code);
+            code.into()
         }
+    }
+}
+
+fn described<E: StdError + HasCode + 'static>(error: &E) -> (String, Code) {
+    if is_broken_pipe(error) {
+        (UNCAUGHT_BROKEN_PIPE.to_string(), Code::Failed)
+    } else {
+        (error.to_string(), error.code())
+    }
+}
+
+/// Prints `TOOL: message` on stderr and, under GitHub Actions, one `::error`
+/// annotation and one step-summary line, all scrubbed of secrets.
+pub fn report_error(tool: &str, message: &str, code: Code) {
+    let message = crate::redact::scrub(message);
+    // stderr may itself be closed; there is nowhere left to report that.
+    let _ = writeln!(io::stderr(), "{tool}: {message}");
+    let ci = crate::ci::GithubActions::from_env();
+    ci.error(tool, &message);
+    let what = match code {
+        Code::Usage => "stopped on a usage or input error (exit 2)",
+        _ => "failed (exit 1)",
+    };
+    let line = format!(
+        "**{tool} {what}:** {}\n",
+        crate::ci::markdown_text(&message)
+    );
+    if let Err(e) = ci.append_summary(&line) {
+        let _ = writeln!(io::stderr(), "{tool}: {e}");
+    }
+}
+
+/// For a tool that caught a broken pipe: prints `TOOL: stdout closed:
+/// UNDONE` (`37 tenants left unchecked`) and gives at least exit 1; with
+/// nothing left undone (`None`) it prints nothing and keeps `code`.
+pub fn stdout_closed(tool: &str, undone: Option<&str>, code: Code) -> Code {
+    match undone {
+        Some(undone) => {
+            let _ = writeln!(io::stderr(), "{tool}: stdout closed: {undone}");
+            code.max(Code::Failed)
+        }
+        None => code,
     }
 }
 
@@ -78,5 +126,37 @@ where
                 Code::Ok.into()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("closed")]
+    struct Closed(#[source] io::Error);
+
+    impl HasCode for Closed {
+        fn code(&self) -> Code {
+            Code::Failed
+        }
+    }
+
+    #[test]
+    fn an_uncaught_broken_pipe_is_never_success() {
+        let error = Closed(io::ErrorKind::BrokenPipe.into());
+        assert!(is_broken_pipe(&error));
+        assert_eq!(
+            described(&error),
+            (UNCAUGHT_BROKEN_PIPE.into(), Code::Failed)
+        );
+    }
+
+    #[test]
+    fn a_caught_broken_pipe_keeps_the_worse_code() {
+        assert_eq!(stdout_closed("t", Some("3 left"), Code::Ok), Code::Failed);
+        assert_eq!(stdout_closed("t", Some("3 left"), Code::Usage), Code::Usage);
+        assert_eq!(stdout_closed("t", None, Code::Ok), Code::Ok);
     }
 }
