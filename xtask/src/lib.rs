@@ -1,5 +1,9 @@
 //! Man pages and shell completions, generated from each tool's clap `Cli` so
-//! they cannot drift from `--help`.
+//! they cannot drift from `--help`; release archives; a test file server.
+
+pub mod dist;
+pub mod man;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -20,13 +24,17 @@ pub fn tools() -> Vec<clap::Command> {
 /// The generated files, relative to `docs/man/`, with their contents.
 pub fn render_all() -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
-    for cmd in tools() {
+    let tools = tools();
+    let names: Vec<&str> = tools.iter().map(|c| c.get_name()).collect();
+    for cmd in &tools {
         let name = cmd.get_name().to_string();
-        let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone())
-            .manual("Canary release tools")
-            .render(&mut page)?;
-        files.push((PathBuf::from(format!("{name}.1")), page));
+        let page = man::render(
+            cmd,
+            &names,
+            env!("CARGO_PKG_VERSION"),
+            env!("CARGO_PKG_REPOSITORY"),
+        );
+        files.push((PathBuf::from(format!("{name}.1")), page.into_bytes()));
         for (shell, file) in [
             (Shell::Bash, format!("completions/{name}.bash")),
             (Shell::Zsh, format!("completions/_{name}")),
@@ -64,7 +72,12 @@ pub fn write_all(dir: &Path) -> std::io::Result<usize> {
 
 /// `docs/man` of this workspace.
 pub fn man_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/man")
+    workspace_dir().join("docs/man")
+}
+
+/// The workspace's top directory.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 #[cfg(test)]
@@ -78,6 +91,26 @@ mod tests {
             stale.is_empty(),
             "docs/man is out of date for {stale:?}: run `make man` and commit the result"
         );
+    }
+
+    #[test]
+    fn every_man_page_has_the_standard_sections() {
+        for (path, page) in render_all().unwrap() {
+            if path.extension().is_some_and(|e| e == "1") {
+                let titles = man::section_titles(&String::from_utf8(page).unwrap());
+                let standard: Vec<&String> = titles
+                    .iter()
+                    .filter(|t| man::STANDARD_SECTIONS.contains(&t.as_str()))
+                    .collect();
+                assert_eq!(
+                    standard,
+                    man::STANDARD_SECTIONS,
+                    "{}: sections {titles:?}; ENVIRONMENT, EXIT STATUS and EXAMPLES come from \
+                     the tool's after_long_help",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ _canary__wait() {
 
     case "${cmd}" in
         canary__wait)
-            opts="-h -V --sha --path --field --auth --timeout --interval --request-timeout --proceed-on-timeout --insecure --help --version"
+            opts="-h -V --sha --path --field --buildinfo --if-no-sha --auth --timeout --interval --request-timeout --misconfigured-after --proceed-on-timeout --insecure --show-tokens --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,6 +41,10 @@ _canary__wait() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --if-no-sha)
+                    COMPREPLY=($(compgen -W "fail proceed" -- "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -50,6 +54,10 @@ _canary__wait() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --misconfigured-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,7 +23,7 @@ _rollback__latest() {
 
     case "${cmd}" in
         rollback__latest)
-            opts="-h -V --image --from-tag --tag --dry-run --list --insecure --timeout --help --version"
+            opts="-h -V --image --from-tag --tag --dry-run --list --json --insecure --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
