@@ -1,9 +1,9 @@
-use std::fmt;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use common::duration;
+use common::Sha;
 
 /// Pass canary tenants through as soon as each one runs the expected build.
 ///
@@ -15,11 +15,22 @@ use common::duration;
 ///
 /// A tenant is ready when the reported value equals --sha or one is a prefix
 /// of the other (a 7-character sha against a 40-character one), compared
-/// case-insensitively. Connection errors, 5xx answers, bodies that are not
-/// JSON and missing fields keep the tenant waiting and show in the progress
-/// line on stderr, at most once per --interval:
+/// case-insensitively. Connection errors, 5xx answers and bodies that are
+/// not JSON keep the tenant waiting (polled less often while they last).
+/// Progress goes to stderr: a line at once, then at most one per --interval
+/// when something changed (and at least every 30s), with the time left:
 ///
-///   canary-wait: ready 3/5 — waiting: canary-a (reports 1a2b3c4), canary-b (connection refused)
+///   canary-wait: ready 3/5 — waiting: canary-a (reports 1a2b3c4), canary-b (connection refused) — 12s elapsed, 6m48s left
+///
+/// Two mistakes are named at once instead of being waited out: a tenant
+/// whose answers carry no --field at all (it serves no build sha; see
+/// --if-no-sha), and one whose every answer is 401, 403 or 404 for
+/// --misconfigured-after (a wrong token, --path or org header).
+///
+/// Tenants that are not confirmed are still written to stdout at the end,
+/// marked with a "canary_wait" field ({"ready":false,…} or, when they go on
+/// unconfirmed, {"ready":true,"confirmed":false,…}; see docs/records.md), so
+/// canary-smoke fails them even in a pipe without pipefail.
 #[derive(Debug, Parser)]
 #[command(
     name = "canary-wait",
@@ -27,29 +38,35 @@ use common::duration;
     after_long_help = "\
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": every token read is masked (::add-mask::) first,
-                       a timeout becomes an ::error:: annotation and
-                       --proceed-on-timeout a ::warning:: one
-  GITHUB_STEP_SUMMARY  a file to which one summary line is appended
+                       a failure becomes an ::error:: annotation and tenants passed
+                       on unconfirmed a ::warning:: one; RUNNER_DEBUG=1 means -v
+  GITHUB_STEP_SUMMARY  a file to which the verdict is appended (its first line)
+  GITHUB_OUTPUT        a file to which the step outputs are appended:
+                       ready (how many tenants reported --sha) and stragglers
+                       (a JSON array of the names of those that did not)
   NO_COLOR             no colour on stderr (there is none when stderr is not a terminal)
   HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (and lower-case forms)
                        proxy for the polls, as usual
 
 EXIT STATUS:
-  0  every tenant reported --sha and was written to stdout
-     (or the timeout passed with --proceed-on-timeout: all were written anyway)
-  1  the timeout passed first: the tenants that never reported --sha are
-     named with what they last reported; they are not written to stdout
+  0  every tenant reported --sha and was written to stdout (or went on
+     unconfirmed: --proceed-on-timeout, --if-no-sha proceed)
+  1  a tenant did not report --sha: the timeout passed, it serves no sha
+     (--if-no-sha fail), or it is misconfigured; each is named with what it
+     last reported, and written to stdout marked \"canary_wait\":{\"ready\":false,…};
+     also when stdout closed before every tenant was passed on
   2  usage or input error: a bad flag (--sha must be 7 to 40 hex characters),
      a malformed or invalid tenant line (named as stdin:LINE), a duplicate
      tenant, or no tenants at all
 
 EXAMPLES:
   tenant-list | canary-wait --sha 4c1d56e | canary-smoke
-  canary-wait --sha \"$GITHUB_SHA\" --path /buildinfo --field /git_sha --auth < tenants.jsonl"
+  tenant-list | canary-wait --sha \"$GITHUB_SHA\" --buildinfo
+  tenant-list | canary-wait --sha 4c1d56e --if-no-sha proceed --timeout 5m"
 )]
 pub struct Cli {
     /// The build to wait for: a git sha of 7 to 40 hex characters (any case).
-    #[arg(long, value_name = "SHA", value_parser = Sha::parse)]
+    #[arg(long, value_name = "SHA")]
     pub sha: Sha,
 
     /// The version endpoint polled on each tenant, relative to its base URL.
@@ -61,6 +78,19 @@ pub struct Cli {
     #[arg(long, value_name = "POINTER", default_value = "/sha", value_parser = parse_pointer)]
     pub field: String,
 
+    /// Read the build from GET /buildinfo → {"git_sha":"…"}, the endpoint of
+    /// newer workspace servers: the same as --path /buildinfo --field /git_sha.
+    #[arg(long, conflicts_with_all = ["path", "field"])]
+    pub buildinfo: bool,
+
+    /// What a tenant that serves no build sha at all means (its answers are
+    /// JSON without --field, as GET /health of today's server). fail: it is
+    /// named at once and fails the wait. proceed: it is named at once, still
+    /// polled in case it starts to report one, and passed on unconfirmed
+    /// when --timeout passes, as the old wait step did.
+    #[arg(long, value_name = "WHAT", value_enum, default_value_t = IfNoSha::Fail)]
+    pub if_no_sha: IfNoSha,
+
     /// Send each tenant's bearer token and its `headers` with the polls.
     /// Without it, polls carry no credentials and no tenant headers (right
     /// for /health; SaaS tenants need their X-Molecule-Org-Id header, so
@@ -68,13 +98,14 @@ pub struct Cli {
     #[arg(long)]
     pub auth: bool,
 
-    /// Give up this long after starting: 90s, 7m, 1h, 1m30s or plain seconds.
+    /// Deadline for the whole run: 90s, 7m, 1h, 1m30s or plain seconds.
     #[arg(long, value_name = "DURATION", default_value = "7m", value_parser = duration::parse_flag)]
     pub timeout: Duration,
 
-    /// Time between two polls of one tenant, varied by up to ±10% so the
-    /// fleet is not polled in lock-step.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse_flag)]
+    /// Time between two polls of one tenant, plus up to 20% jitter so the
+    /// fleet is not polled in lock-step; longer (up to 8×) while a tenant
+    /// answers with errors, or as its Retry-After asks.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration::parse_flag)]
     pub interval: Duration,
 
     /// Limit on one poll, connecting included [default: --interval, at least
@@ -82,14 +113,35 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_flag)]
     pub request_timeout: Option<Duration>,
 
-    /// On timeout, write the tenants that are not ready to stdout anyway, warn,
-    /// and exit 0.
+    /// A tenant whose every answer for this long is HTTP 401, 403 or 404 is
+    /// reported as misconfigured (wrong token, --path or org header) and
+    /// fails; the run ends early when every tenant is.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration::parse_flag)]
+    pub misconfigured_after: Duration,
+
+    /// On timeout, write the tenants that are not ready to stdout anyway
+    /// (marked "canary_wait":{"ready":true,"confirmed":false,…}), warn, and
+    /// exit 0.
     #[arg(long)]
     pub proceed_on_timeout: bool,
 
     /// Allow tenants on plain http to non-loopback hosts.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Write tokens in full when stdout is a terminal (they are shown as
+    /// *** there otherwise; a pipe always gets them).
+    #[arg(long)]
+    pub show_tokens: bool,
+}
+
+/// What a tenant without a build sha means: `--if-no-sha`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IfNoSha {
+    /// Name it at once and fail the wait.
+    Fail,
+    /// Name it at once and pass it on unconfirmed at the deadline.
+    Proceed,
 }
 
 impl Cli {
@@ -102,39 +154,14 @@ impl Cli {
                 .clamp(Duration::from_secs(1), Duration::from_secs(10))
         })
     }
-}
 
-/// A git sha, 7 to 40 hex characters, kept in lower case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sha(String);
-
-impl Sha {
-    pub fn parse(text: &str) -> Result<Sha, String> {
-        let s = text.trim();
-        if (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(Sha(s.to_ascii_lowercase()))
+    /// The endpoint and JSON pointer polled, `--buildinfo` applied.
+    pub fn endpoint(&self) -> (&str, &str) {
+        if self.buildinfo {
+            ("/buildinfo", "/git_sha")
         } else {
-            Err(format!(
-                "expected a git sha of 7 to 40 hex characters, like 4c1d56e; got {text:?}"
-            ))
+            (&self.path, &self.field)
         }
-    }
-
-    /// Whether a tenant reporting `reported` runs this build: equal, or one a
-    /// prefix of the other, ignoring case. The reported value must itself
-    /// look like a sha (7 or more hex characters), or an empty or one-letter
-    /// answer would count as a prefix.
-    pub fn is_reported_by(&self, reported: &str) -> bool {
-        let reported = reported.trim().to_ascii_lowercase();
-        reported.len() >= 7
-            && reported.bytes().all(|b| b.is_ascii_hexdigit())
-            && (reported.starts_with(&self.0) || self.0.starts_with(&reported))
-    }
-}
-
-impl fmt::Display for Sha {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -161,54 +188,18 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from([&["canary-wait", "--sha", "4c1d56e"], args].concat()).unwrap()
+    }
+
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
     }
 
     #[test]
-    fn sha_must_be_7_to_40_hex() {
-        assert_eq!(Sha::parse("4C1D56E").unwrap().to_string(), "4c1d56e");
-        assert!(Sha::parse(&"a".repeat(40)).is_ok());
-        for bad in [
-            "",
-            "4c1d56",
-            "latest",
-            "staging-4c1d56e",
-            "4c1d56g",
-            &"a".repeat(41),
-        ] {
-            assert!(Sha::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn prefixes_match_both_ways_ignoring_case() {
-        let short = Sha::parse("4c1d56e").unwrap();
-        let long = Sha::parse("4C1D56E9F00B5A1C0DE0000000000000000000AB").unwrap();
-        assert!(short.is_reported_by("4c1d56e9f00b5a1c0de0000000000000000000ab"));
-        assert!(long.is_reported_by("4c1d56e"));
-        assert!(long.is_reported_by(" 4C1D56E9 "));
-        assert!(short.is_reported_by("4C1D56E"));
-        for not in [
-            "",
-            "4c1d56",
-            "4c1d56f",
-            "1a2b3c4",
-            "4c1d56e-dirty",
-            "staging-4c1d56e",
-        ] {
-            assert!(!short.is_reported_by(not), "{not:?}");
-            assert!(!long.is_reported_by(not), "{not:?}");
-        }
-    }
-
-    #[test]
     fn poll_timeout_follows_the_interval_within_bounds() {
-        let cli = |args: &[&str]| {
-            Cli::try_parse_from([&["canary-wait", "--sha", "4c1d56e"], args].concat()).unwrap()
-        };
-        assert_eq!(cli(&[]).poll_timeout(), Duration::from_secs(10));
+        assert_eq!(cli(&[]).poll_timeout(), Duration::from_secs(1));
         assert_eq!(
             cli(&["--interval", "3s"]).poll_timeout(),
             Duration::from_secs(3)
@@ -226,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn buildinfo_is_a_path_and_a_field() {
+        assert_eq!(cli(&[]).endpoint(), ("/health", "/sha"));
+        assert_eq!(cli(&["--buildinfo"]).endpoint(), ("/buildinfo", "/git_sha"));
+        let both = [
+            "canary-wait",
+            "--sha",
+            "4c1d56e",
+            "--buildinfo",
+            "--path",
+            "/x",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
     fn rejects_bad_flags() {
         for args in [
             &["--sha", "xyz"][..],
@@ -235,6 +241,7 @@ mod tests {
             &["--sha", "4c1d56e", "--interval", "soon"],
             &["--sha", "4c1d56e", "--field", "sha"],
             &["--sha", "4c1d56e", "--path", "health"],
+            &["--sha", "4c1d56e", "--if-no-sha", "maybe"],
             &[],
         ] {
             let argv = [&["canary-wait"][..], args].concat();

@@ -1,29 +1,35 @@
 //! `canary-wait`: tenants pass through as soon as each runs the expected build.
 
 mod cli;
-mod pool;
 mod probe;
+mod schedule;
+mod verdict;
 mod wait;
 
-use std::io;
-use std::sync::mpsc;
+use std::io::{self, IsTerminal};
+use std::ops::ControlFlow;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Instant;
 
-use common::{Code, HasCode};
+use common::term::note;
+use common::{Code, HasCode, Tenant};
 
-pub use cli::{Cli, Sha};
+pub use cli::{Cli, IfNoSha};
 
 const TOOL: &str = "canary-wait";
+
+/// Most tenants polled at the same moment.
+const MAX_POLLS_IN_FLIGHT: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Common(#[from] common::Error),
 
-    /// The timeout passed before every tenant reported the sha.
-    #[error("timed out after {after}: {problem}")]
-    Timeout { after: String, problem: String },
+    /// Some tenant did not report the sha (the verdict in words).
+    #[error("{0}")]
+    NotReady(String),
 
     /// Nothing to wait for: a run that checked nothing must not pass.
     #[error(
@@ -35,7 +41,7 @@ pub enum Error {
         waited: Option<String>,
     },
 
-    #[error("cannot start a polling thread: {0}")]
+    #[error("cannot start a thread: {0}")]
     Thread(#[source] io::Error),
 }
 
@@ -43,7 +49,7 @@ impl HasCode for Error {
     fn code(&self) -> Code {
         match self {
             Error::Common(e) => e.code(),
-            Error::Timeout { .. } | Error::Thread(_) => Code::Failed,
+            Error::NotReady(_) | Error::Thread(_) => Code::Failed,
             Error::NoTenants { .. } => Code::Usage,
         }
     }
@@ -53,13 +59,39 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     let started = Instant::now();
     let prober = probe::Prober::new(&cli);
     let (reader, source_name) = common::jsonl::open(None)?;
+    if io::stdin().is_terminal() {
+        note(
+            TOOL,
+            "reading tenant records from the terminal: one JSON object per line, as \
+             tenant-list writes them ({\"name\",\"url\",\"token\"}); Ctrl-D ends the list. \
+             Usually: tenant-list | canary-wait --sha SHA",
+        );
+    }
     let (events_tx, events) = mpsc::channel();
     let reader_events = events_tx.clone();
     let reader_source = source_name.clone();
-    // Not joined: at the timeout it may still be blocked on an open stdin.
+    // Not joined: at the deadline it may still be blocked on an open stdin.
     thread::Builder::new()
         .name("stdin".to_string())
         .spawn(move || wait::read_tenants(reader, reader_source, reader_events))
         .map_err(Error::Thread)?;
-    wait::Waiter::new(cli, prober, events_tx, source_name, started).run(events)
+    let (polls, due) = mpsc::channel::<(u32, Arc<Tenant>)>();
+    // The pool takes due polls as workers come free and hands each result
+    // back to the waiting loop as an event. Not joined either: the process
+    // ends with the loop.
+    thread::Builder::new()
+        .name("polls".to_string())
+        .spawn(move || {
+            common::pool::run(
+                MAX_POLLS_IN_FLIGHT,
+                due.into_iter(),
+                |(id, tenant): (u32, Arc<Tenant>)| (id, prober.poll(&tenant)),
+                |(id, observation)| match events_tx.send(wait::Event::Polled(id, observation)) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                },
+            )
+        })
+        .map_err(Error::Thread)?;
+    wait::Waiter::new(&cli, polls, source_name, started).run(events)
 }

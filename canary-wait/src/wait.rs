@@ -1,28 +1,34 @@
 //! The waiting loop: tenants arrive from stdin, polls come back from the
 //! pool, and this one thread decides what is ready, what to poll next, when
-//! to report progress and when to give up.
+//! to report progress and when to stop.
+//!
+//! Every event costs O(log n) in the number of tenants: due polls come off
+//! a timer heap, the waiting tenants named in progress lines come from an
+//! ordered set, and the counts the end conditions need are kept as they
+//! change.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashSet;
-use std::hash::{BuildHasher, Hasher};
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, Stdout};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::ci::{markdown_cell, neutralize, GithubActions};
+use common::ci::{neutralize, GithubActions};
+use common::duration::human;
 use common::jsonl::{RecordWriter, Records};
 use common::term::{note, Style};
-use common::{Code, Tenant};
+use common::{Code, Sha, Tenant};
 
-use crate::cli::{Cli, Sha};
-use crate::pool::Pool;
-use crate::probe::{Observation, Prober};
+use crate::cli::{Cli, IfNoSha};
+use crate::probe::{Kind, Observation};
+use crate::schedule::{Pacing, Timers};
+use crate::verdict::{Straggler, Verdict};
 use crate::{Error, TOOL};
-use common::duration::human;
 
 /// Most waiting tenants named in one progress line.
 const PROGRESS_NAMES: usize = 10;
+/// A progress line that says nothing new is still printed this often.
+const HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// What the waiting loop reacts to.
 #[derive(Debug)]
@@ -34,7 +40,7 @@ pub enum Event {
     /// stdin is closed: no more tenants will come.
     EndOfInput,
     /// A poll of tenant `id` (its index in arrival order) came back.
-    Polled { id: usize, observation: Observation },
+    Polled(u32, Observation),
 }
 
 /// Reads tenant records as they arrive and passes them to the waiting loop.
@@ -55,24 +61,59 @@ pub fn read_tenants(reader: Box<dyn BufRead + Send>, source_name: String, events
     let _ = events.send(Event::EndOfInput);
 }
 
+/// Where a tenant is in its wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// In the timers, or with a poll in flight.
+    Waiting,
+    /// Reported the sha and was written to stdout.
+    Ready,
+    /// Failed before the end (it serves no sha, `--if-no-sha fail`) and was
+    /// written to stdout marked not ready.
+    Failed,
+}
+
+/// One tenant and what its polls said so far: small, as a fleet of
+/// thousands waits at once.
 #[derive(Debug)]
 struct Entry {
-    /// The record as read, written to stdout unchanged.
-    record: Tenant,
-    /// The normalised tenant that is polled.
-    target: Arc<Tenant>,
-    /// How the tenant is named in messages (neutralised).
-    label: String,
-    ready: bool,
-    in_flight: bool,
-    next_poll: Instant,
-    /// What the last poll said, for progress and the timeout message.
-    last: String,
+    /// The admitted record, written to stdout when the tenant is done.
+    tenant: Arc<Tenant>,
+    stage: Stage,
+    /// What the last poll said, for progress and the final verdict.
+    last: Box<str>,
+    /// The last build sha it reported, if any.
+    reported: Option<Box<str>>,
+    /// Polls in a row without a usable answer, for the backoff.
+    failures: u32,
+    /// When it first answered 401/403/404, while every answer has been one.
+    refused_since: Option<Instant>,
+    /// Whether it answered anything but 401/403/404.
+    answered: bool,
+    /// Whether it is known to serve no build sha (no answer carried one).
+    no_sha: bool,
+    /// Whether some answer carried the field.
+    seen_sha: bool,
+    misconfigured: bool,
+}
+
+impl Entry {
+    fn label(&self) -> String {
+        neutralize(self.tenant.label(), 60)
+    }
+
+    fn described(&self) -> String {
+        format!("{} ({})", self.label(), self.last)
+    }
 }
 
 #[derive(Debug)]
 pub struct Waiter {
     sha: Sha,
+    path: String,
+    field: String,
+    if_no_sha: IfNoSha,
+    misconfigured_after: Duration,
     interval: Duration,
     timeout: Duration,
     proceed_on_timeout: bool,
@@ -82,26 +123,38 @@ pub struct Waiter {
     style: Style,
     started: Instant,
     deadline: Instant,
-    next_progress: Instant,
+    pacing: Pacing,
+    timers: Timers,
     entries: Vec<Entry>,
-    urls: HashSet<String>,
+    /// Tenants still waiting, in arrival order.
+    waiting: BTreeSet<u32>,
+    /// Of those, how many are misconfigured.
+    misconfigured: usize,
+    /// Tenants written to stdout (ready, or failed early).
+    written: usize,
     ready: usize,
+    urls: HashSet<String>,
     end_of_input: bool,
-    pool: Pool,
+    polls: Sender<(u32, Arc<Tenant>)>,
+    next_progress: Instant,
+    last_progress: (String, Instant),
     out: RecordWriter<Stdout>,
-    jitter: Jitter,
 }
 
 impl Waiter {
     pub fn new(
-        cli: Cli,
-        prober: Prober,
-        events: Sender<Event>,
+        cli: &Cli,
+        polls: Sender<(u32, Arc<Tenant>)>,
         source_name: String,
         started: Instant,
     ) -> Waiter {
+        let (path, field) = cli.endpoint();
         Waiter {
-            sha: cli.sha,
+            sha: cli.sha.clone(),
+            path: path.to_string(),
+            field: field.to_string(),
+            if_no_sha: cli.if_no_sha,
+            misconfigured_after: cli.misconfigured_after,
             interval: cli.interval,
             timeout: cli.timeout,
             proceed_on_timeout: cli.proceed_on_timeout,
@@ -111,39 +164,68 @@ impl Waiter {
             style: Style::for_stderr(),
             started,
             deadline: started + cli.timeout,
-            next_progress: started + cli.interval,
+            pacing: Pacing::new(cli.interval),
+            timers: Timers::default(),
             entries: Vec::new(),
-            urls: HashSet::new(),
+            waiting: BTreeSet::new(),
+            misconfigured: 0,
+            written: 0,
             ready: 0,
+            urls: HashSet::new(),
             end_of_input: false,
-            pool: Pool::new(prober, events),
-            out: RecordWriter::stdout(),
-            jitter: Jitter::new(),
+            polls,
+            next_progress: started + cli.interval,
+            last_progress: (String::new(), started),
+            out: RecordWriter::stdout().show_tokens(cli.show_tokens),
         }
     }
 
-    /// Runs until every tenant is ready and stdin is closed, or the timeout.
+    /// Runs until every tenant is done and stdin is closed, every tenant is
+    /// misconfigured, or the deadline. A closed stdout stops it quietly,
+    /// exit 1 unless every tenant had been passed on.
     pub fn run(mut self, events: Receiver<Event>) -> Result<Code, Error> {
+        self.starting();
+        match self.wait(&events) {
+            Err(Error::Common(e)) if common::exit::is_broken_pipe(&e) => Ok(self.stdout_closed()),
+            other => other,
+        }
+    }
+
+    fn wait(&mut self, events: &Receiver<Event>) -> Result<Code, Error> {
         loop {
             let now = Instant::now();
-            if self.end_of_input && self.ready == self.entries.len() {
-                return self.all_ready();
+            if self.end_of_input && self.waiting.is_empty() {
+                return self.finish(false);
+            }
+            if self.end_of_input && self.ready == 0 && self.all_left_misconfigured() {
+                return self.finish(false);
             }
             if now >= self.deadline {
-                return self.timed_out();
+                return self.finish(true);
             }
-            self.poll_due(now)?;
+            while let Some(id) = self.timers.pop_due(now) {
+                let tenant = Arc::clone(&self.entries[id as usize].tenant);
+                // Cannot fail while the pool runs: it holds the receiver.
+                let _ = self.polls.send((id, tenant));
+            }
             if now >= self.next_progress {
-                self.progress();
+                self.progress(now, false);
                 self.next_progress = now + self.interval;
             }
-            let wake = self.next_wake();
+            let wake = [self.timers.next_due(), Some(self.next_progress)]
+                .into_iter()
+                .flatten()
+                .fold(self.deadline, Instant::min);
             // A timeout means it is time to poll, report or give up. The
             // channel is never disconnected: the pool holds a sender.
             if let Ok(event) = events.recv_timeout(wake.saturating_duration_since(now)) {
                 self.handle(event)?;
             }
         }
+    }
+
+    fn all_left_misconfigured(&self) -> bool {
+        !self.waiting.is_empty() && self.misconfigured == self.waiting.len()
     }
 
     fn handle(&mut self, event: Event) -> Result<(), Error> {
@@ -160,234 +242,306 @@ impl Waiter {
                 }
                 Ok(())
             }
-            Event::Polled { id, observation } => {
-                self.pool.finished();
-                let entry = &mut self.entries[id];
-                entry.in_flight = false;
-                match observation {
-                    Observation::Waiting(text) => entry.last = text,
-                    // Said once per interval in the progress line, not here:
-                    // a fleet updating together would flood the log.
-                    Observation::Ready => {
-                        entry.ready = true;
-                        self.ready += 1;
-                        self.out.write(&entry.record)?;
-                    }
-                }
-                Ok(())
-            }
+            Event::Polled(id, observation) => self.polled(id, observation),
         }
     }
 
     /// Checks a tenant as tenant-list would and schedules its first poll now.
-    fn admit(&mut self, record: Tenant, line: u64) -> Result<(), Error> {
+    fn admit(&mut self, mut tenant: Tenant, line: u64) -> Result<(), Error> {
         // Masked before anything else can be printed about it.
-        self.ci.mask(&record.token);
+        self.ci.mask(&tenant.token);
         let input_error = |message| common::Error::Input {
             source_name: self.source_name.clone(),
             line,
             message,
         };
-        let mut target = record.clone();
-        target.normalize(self.insecure).map_err(input_error)?;
-        if !self.urls.insert(target.url.to_ascii_lowercase()) {
-            return Err(input_error(format!("duplicate tenant URL {}", target.url)).into());
+        tenant.normalize(self.insecure).map_err(input_error)?;
+        if !self.urls.insert(tenant.url.to_ascii_lowercase()) {
+            return Err(input_error(format!("duplicate tenant URL {}", tenant.url)).into());
         }
+        let id = self.entries.len() as u32;
         self.entries.push(Entry {
-            label: neutralize(target.label(), 60),
-            record,
-            target: Arc::new(target),
-            ready: false,
-            in_flight: false,
-            next_poll: Instant::now(),
-            last: "no answer yet".to_string(),
+            tenant: Arc::new(tenant),
+            stage: Stage::Waiting,
+            last: "no answer yet".into(),
+            reported: None,
+            failures: 0,
+            refused_since: None,
+            answered: false,
+            no_sha: false,
+            seen_sha: false,
+            misconfigured: false,
         });
+        self.waiting.insert(id);
+        self.timers.at(Instant::now(), id);
         Ok(())
     }
 
-    fn poll_due(&mut self, now: Instant) -> Result<(), Error> {
-        for (id, entry) in self.entries.iter_mut().enumerate() {
-            if entry.ready || entry.in_flight || entry.next_poll > now {
-                continue;
+    fn polled(&mut self, id: u32, observation: Observation) -> Result<(), Error> {
+        let now = Instant::now();
+        let grace = self.misconfigured_after;
+        let entry = &mut self.entries[id as usize];
+        entry.last = observation.text.into_boxed_str();
+        let mut retry_after = None;
+        match &observation.kind {
+            Kind::Ready => {
+                entry.stage = Stage::Ready;
+                self.ready += 1;
+                self.leave(id);
+                // Said in the next progress line, not here: a fleet updating
+                // together would flood the log.
+                let tenant = Arc::clone(&self.entries[id as usize].tenant);
+                self.out.write_tenant(&tenant)?;
+                self.written += 1;
+                return Ok(());
             }
-            entry.in_flight = true;
-            entry.next_poll = now + self.jitter.around(self.interval);
-            self.pool
-                .submit(id, Arc::clone(&entry.target))
-                .map_err(Error::Thread)?;
+            Kind::Reports(sha) => {
+                entry.reported = Some(sha.as_str().into());
+                entry.seen_sha = true;
+                entry.no_sha = false;
+                entry.answered = true;
+                entry.failures = 0;
+            }
+            Kind::NoSha => {
+                entry.answered = true;
+                entry.failures = 0;
+            }
+            Kind::Refused => {
+                entry.failures += 1;
+                entry.refused_since.get_or_insert(now);
+            }
+            Kind::Error { retry_after: asked } => {
+                entry.failures += 1;
+                retry_after = *asked;
+            }
+        }
+        if !matches!(observation.kind, Kind::Refused | Kind::Error { .. }) {
+            entry.refused_since = None;
+        }
+        let newly_sha_less = observation.kind == Kind::NoSha && !entry.seen_sha && !entry.no_sha;
+        let newly_misconfigured = !entry.misconfigured
+            && !entry.answered
+            && entry
+                .refused_since
+                .is_some_and(|since| now.duration_since(since) >= grace);
+        if entry.answered && entry.misconfigured {
+            entry.misconfigured = false;
+            self.misconfigured -= 1;
+        }
+        if newly_sha_less {
+            entry.no_sha = true;
+            self.sha_less(id)?;
+            if self.entries[id as usize].stage != Stage::Waiting {
+                return Ok(());
+            }
+        }
+        if newly_misconfigured {
+            self.entries[id as usize].misconfigured = true;
+            self.misconfigured += 1;
+            self.say_misconfigured(id);
+        }
+        let entry = &self.entries[id as usize];
+        let delay = self.pacing.delay(entry.failures, retry_after);
+        self.timers.at(now + delay, id);
+        Ok(())
+    }
+
+    /// Says at once that tenant `id` serves no build sha; with
+    /// `--if-no-sha fail` it fails now, marked so downstream tools see it.
+    fn sha_less(&mut self, id: u32) -> Result<(), Error> {
+        let entry = &self.entries[id as usize];
+        let what = format!(
+            "{} serves no build sha: GET {} answered without one ({}); newer servers \
+             report it at /buildinfo (--buildinfo)",
+            entry.label(),
+            self.path,
+            entry.last
+        );
+        match self.if_no_sha {
+            IfNoSha::Fail => {
+                note(
+                    TOOL,
+                    &self.style.bad(&format!(
+                        "{what}; failed (--if-no-sha fail; --if-no-sha proceed passes such \
+                         tenants on unconfirmed at the deadline)"
+                    )),
+                );
+                self.entries[id as usize].stage = Stage::Failed;
+                self.leave(id);
+                let record = self.straggler(id).record(false);
+                self.out.write_tenant(&record)?;
+                self.written += 1;
+            }
+            IfNoSha::Proceed => note(
+                TOOL,
+                &self.style.warn(&format!(
+                    "{what}; still polled, and passed on unconfirmed at the deadline unless it \
+                     reports {} first (--if-no-sha proceed)",
+                    self.sha
+                )),
+            ),
         }
         Ok(())
     }
 
-    fn next_wake(&self) -> Instant {
-        self.entries
-            .iter()
-            .filter(|e| !e.ready && !e.in_flight)
-            .map(|e| e.next_poll)
-            .fold(self.deadline.min(self.next_progress), Instant::min)
+    fn say_misconfigured(&self, id: u32) {
+        let entry = &self.entries[id as usize];
+        note(
+            TOOL,
+            &self.style.bad(&format!(
+                "{} looks misconfigured: every answer for {} was {}; check its token, --path \
+                 ({}) and org header (sent with --auth)",
+                entry.label(),
+                human(self.misconfigured_after),
+                entry.last,
+                self.path,
+            )),
+        );
     }
 
-    /// `ready 3/5 — waiting: canary-a (reports 1a2b3c4), canary-b (connection refused)`
-    fn progress(&self) {
-        let total = self.entries.len();
-        let waiting: Vec<&Entry> = self.entries.iter().filter(|e| !e.ready).collect();
-        if total == 0 {
-            note(
-                TOOL,
-                &format!("no tenants yet — waiting for them on {}", self.source_name),
-            );
-            return;
+    /// Takes tenant `id` off the waiting list.
+    fn leave(&mut self, id: u32) {
+        if self.waiting.remove(&id) && self.entries[id as usize].misconfigured {
+            self.misconfigured -= 1;
         }
-        let mut line = format!("ready {}/{total}", self.ready);
-        if !waiting.is_empty() {
-            let mut names: Vec<String> = waiting
+    }
+
+    fn starting(&mut self) {
+        let (path, field) = (&self.path, &self.field);
+        note(
+            TOOL,
+            &format!(
+                "waiting up to {} for the tenants on {} to report {} (GET {path}, field {field}) — {}",
+                human(self.timeout),
+                self.source_name,
+                self.sha,
+                self.times(self.started),
+            ),
+        );
+    }
+
+    /// `12s elapsed, 6m48s left`
+    fn times(&self, now: Instant) -> String {
+        format!(
+            "{} elapsed, {} left",
+            human(now.duration_since(self.started)),
+            human(self.deadline.saturating_duration_since(now))
+        )
+    }
+
+    /// `ready 3/5 — waiting: canary-a (reports 1a2b3c4), canary-b (connection refused) — 12s elapsed, 6m48s left`,
+    /// printed when it says something new, or every [`HEARTBEAT`].
+    fn progress(&mut self, now: Instant, force: bool) {
+        let total = self.entries.len();
+        let mut line = if total == 0 {
+            format!("no tenants yet — waiting for them on {}", self.source_name)
+        } else {
+            format!("ready {}/{total}", self.ready)
+        };
+        if !self.waiting.is_empty() {
+            let mut names: Vec<String> = self
+                .waiting
                 .iter()
                 .take(PROGRESS_NAMES)
-                .map(|e| format!("{} ({})", e.label, e.last))
+                .map(|&id| self.entries[id as usize].described())
                 .collect();
-            if waiting.len() > PROGRESS_NAMES {
-                names.push(format!("and {} more", waiting.len() - PROGRESS_NAMES));
+            if self.waiting.len() > PROGRESS_NAMES {
+                names.push(format!("and {} more", self.waiting.len() - PROGRESS_NAMES));
             }
             line.push_str(&format!(" — waiting: {}", names.join(", ")));
         }
-        if !self.end_of_input {
-            let more = if waiting.is_empty() {
+        if total > 0 && !self.end_of_input {
+            let more = if self.waiting.is_empty() {
                 " — waiting for more tenants on"
             } else {
                 "; still reading"
             };
             line.push_str(&format!("{more} {}", self.source_name));
         }
-        note(TOOL, &line);
+        let (last, at) = &self.last_progress;
+        if force || *last != line || now.duration_since(*at) >= HEARTBEAT {
+            note(TOOL, &format!("{line} — {}", self.times(now)));
+            self.last_progress = (line, now);
+        }
     }
 
-    fn all_ready(self) -> Result<Code, Error> {
-        let after = human(self.started.elapsed());
-        let n = self.entries.len();
-        note(
-            TOOL,
-            &self.style.good(&format!(
-                "all {n} tenant(s) report {} (after {after})",
-                self.sha
-            )),
-        );
-        self.ci.append_summary(&format!(
-            "**canary-wait**: all {n} tenant(s) report `{}` (after {after})",
-            self.sha
-        ))?;
-        Ok(Code::Ok)
+    /// Tenant `id` as it stands, for the verdict.
+    fn straggler(&self, id: u32) -> Straggler {
+        let entry = &self.entries[id as usize];
+        let reason = if entry.no_sha {
+            "no-sha"
+        } else if entry.misconfigured {
+            "misconfigured"
+        } else {
+            "timeout"
+        };
+        Straggler {
+            tenant: Arc::clone(&entry.tenant),
+            described: entry.described(),
+            expected: self.sha.clone(),
+            reported: entry.reported.as_deref().map(str::to_string),
+            reason,
+        }
     }
 
-    fn timed_out(mut self) -> Result<Code, Error> {
-        let after = human(self.timeout);
+    /// Writes what is left and says the verdict. `deadline` tells whether
+    /// the time ran out (else every tenant was done or misconfigured).
+    fn finish(&mut self, deadline: bool) -> Result<Code, Error> {
         if self.entries.is_empty() {
             return Err(Error::NoTenants {
                 source_name: self.source_name.clone(),
-                waited: Some(after),
+                waited: Some(human(self.timeout)),
             });
         }
-        let total = self.entries.len();
-        let stuck: Vec<usize> = (0..total).filter(|&i| !self.entries[i].ready).collect();
-        let describe = |e: &Entry| format!("{} ({})", e.label, e.last);
-        let mut problem = if stuck.is_empty() {
-            format!("all {total} tenant(s) read so far report {}", self.sha)
-        } else {
-            let names: Vec<String> = stuck.iter().map(|&i| describe(&self.entries[i])).collect();
-            format!(
-                "{} of {total} tenant(s) never reported {}: {}",
-                stuck.len(),
-                self.sha,
-                names.join(", ")
-            )
-        };
-        if !self.end_of_input {
-            problem.push_str(&format!("; {} was still open", self.source_name));
-        }
-        let summary_names: Vec<String> = stuck
-            .iter()
-            .map(|&i| markdown_cell(&describe(&self.entries[i])))
-            .collect();
-        let summary = format!(
-            "**canary-wait**: timed out after {after} waiting for `{}`: {}/{total} ready{}{}",
-            self.sha,
+        let elapsed = self.started.elapsed();
+        let mut verdict = Verdict::new(
+            self.sha.clone(),
+            self.entries.len(),
             self.ready,
-            if summary_names.is_empty() {
-                ""
-            } else {
-                "; not ready: "
-            },
-            summary_names.join(", "),
+            elapsed,
+            deadline.then_some(self.timeout),
         );
-
-        if self.proceed_on_timeout {
-            for &i in &stuck {
-                self.out.write(&self.entries[i].record)?;
+        for id in 0..self.entries.len() as u32 {
+            if self.entries[id as usize].stage == Stage::Failed {
+                verdict.failed.push(self.straggler(id));
             }
-            let message = format!(
-                "timed out after {after}, proceeding anyway (--proceed-on-timeout): {problem}"
-            );
-            note(TOOL, &self.style.warn(&format!("warning: {message}")));
-            self.ci.warning("canary-wait", &message);
-            self.ci.append_summary(&format!(
-                "{summary}; proceeding anyway (--proceed-on-timeout)"
-            ))?;
-            return Ok(Code::Ok);
         }
-        self.ci.error(
-            "canary-wait",
-            &format!("timed out after {after}: {problem}"),
+        let left: Vec<u32> = self.waiting.iter().copied().collect();
+        for id in left {
+            let straggler = self.straggler(id);
+            let goes_on = self.proceed_on_timeout
+                || (straggler.reason == "no-sha" && self.if_no_sha == IfNoSha::Proceed);
+            self.out.write_tenant(&straggler.record(goes_on))?;
+            self.written += 1;
+            if goes_on {
+                verdict.unconfirmed.push(straggler);
+            } else {
+                verdict.failed.push(straggler);
+            }
+            self.leave(id);
+        }
+        if !self.end_of_input {
+            verdict.still_open = Some(self.source_name.clone());
+        }
+        verdict.report(&self.ci, &self.style)
+    }
+
+    /// stdout closed (`canary-wait | head -1`): stop, and say what was not
+    /// passed on.
+    fn stdout_closed(&self) -> Code {
+        let left = self.entries.len() - self.written;
+        let mut line = format!(
+            "stdout closed: {left} of {} tenant(s) not passed on",
+            self.entries.len()
         );
-        self.ci.append_summary(&summary)?;
-        Err(Error::Timeout { after, problem })
-    }
-}
-
-/// Spreads polls by up to ±10% of the interval, so a fleet that started
-/// together is not polled in lock-step.
-#[derive(Debug)]
-struct Jitter {
-    seed: RandomState,
-    count: u64,
-}
-
-impl Jitter {
-    fn new() -> Jitter {
-        Jitter {
-            seed: RandomState::new(),
-            count: 0,
+        if !self.end_of_input {
+            line.push_str(&format!("; {} was still open", self.source_name));
         }
-    }
-
-    fn around(&mut self, interval: Duration) -> Duration {
-        self.count += 1;
-        let mut hasher = self.seed.build_hasher();
-        hasher.write_u64(self.count);
-        // A uniform-enough factor in [0.9, 1.1].
-        let unit = (hasher.finish() % 2001) as f64 / 1000.0 - 1.0;
-        interval.mul_f64(1.0 + 0.1 * unit)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_within_ten_percent_and_varies() {
-        let mut jitter = Jitter::new();
-        let interval = Duration::from_secs(10);
-        let samples: Vec<Duration> = (0..200).map(|_| jitter.around(interval)).collect();
-        for d in &samples {
-            assert!(
-                (Duration::from_secs(9)..=Duration::from_secs(11)).contains(d),
-                "{d:?}"
-            );
+        note(TOOL, &line);
+        if left > 0 || !self.end_of_input {
+            Code::Failed
+        } else {
+            Code::Ok
         }
-        let distinct: HashSet<&Duration> = samples.iter().collect();
-        assert!(
-            distinct.len() > 100,
-            "only {} distinct delays",
-            distinct.len()
-        );
     }
 }

@@ -1,0 +1,206 @@
+//! Input and usage: bad lines, bad flags, no tenants, a closed stdout, --help.
+
+use std::time::Duration;
+
+use clap::CommandFactory;
+use testkit::process::Running;
+use testkit::TempDir;
+
+use crate::support::*;
+
+#[test]
+fn malformed_input_names_the_line_and_exits_2() {
+    let fleet = fleet(vec![tenant("canary", OLD), tenant("other", OLD)]);
+    let good = fleet.tenant_line(0);
+    let token = fleet.token(0);
+    let cases = [
+        (format!("{good}\n\nnot json\n"), "stdin:3: not valid JSON"),
+        (
+            r#"{"name":"x","token":"t"}"#.to_string() + "\n",
+            r#"stdin:1: missing field "url""#,
+        ),
+        (
+            "[1,2]\n".to_string(),
+            "stdin:1: expected a JSON object, found an array",
+        ),
+        (
+            format!(r#"{{"url":"http://canary.example.com","token":"{token}"}}"#) + "\n",
+            "stdin:1: ",
+        ),
+        (
+            format!(r#"{{"url":"not a url","token":"{token}"}}"#) + "\n",
+            "stdin:1: ",
+        ),
+        (format!("{good}\n{good}\n"), "stdin:2: duplicate tenant URL"),
+        (
+            format!(r#"{{"url":"{}","token":""}}"#, fleet.url(1)) + "\n",
+            "stdin:1: ",
+        ),
+        (
+            format!(r#"{{"url":"{}","token":"{token}","#, fleet.url(1)) + "\n",
+            "stdin:1: not valid JSON",
+        ),
+    ];
+    for (input, expected) in cases {
+        let done = run(&["--sha", NEW7, "--interval", "50ms"], &[], &input);
+        assert_eq!(done.code, 2, "{input:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty(), "{input:?}");
+        // One line says what went wrong, after the one saying what it waits for.
+        let said: Vec<&str> = done
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("canary-wait: waiting up to "))
+            .collect();
+        assert_eq!(said.len(), 1, "one line: {}", done.stderr);
+        assert!(
+            said[0].starts_with(&format!("canary-wait: {expected}")),
+            "{input:?}: {}",
+            done.stderr
+        );
+        assert_tokens_hidden(&fleet, &done.stderr);
+    }
+}
+
+#[test]
+fn plain_http_to_another_host_needs_insecure() {
+    // 0.0.0.0 is not a loopback address, yet connecting to it stays on this
+    // machine (and is refused), so with --insecure the run times out.
+    let insecure = r#"{"name":"far","url":"http://0.0.0.0:1","token":"t"}"#.to_string() + "\n";
+    let done = run(
+        &[
+            "--sha",
+            NEW7,
+            "--interval",
+            "50ms",
+            "--timeout",
+            "500ms",
+            "--insecure",
+        ],
+        &[],
+        &insecure,
+    );
+    assert_eq!(done.code, 1, "{}", done.stderr);
+    line_starting(
+        &done.stderr,
+        "timed out after 500ms: 1 of 1 canary never reported 4c1d56e: far (connection refused)",
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors_and_nothing_is_polled() {
+    let fleet = fleet(vec![tenant("canary", NEW)]);
+    let forty_one = "a".repeat(41);
+    let cases: [&[&str]; 10] = [
+        &[],
+        &["--sha", ""],
+        &["--sha", "latest"],
+        &["--sha", "4c1d56"],
+        &["--sha", "4c1d56g"],
+        &["--sha", &forty_one],
+        &["--sha", "staging-4c1d56e"],
+        &["--sha", NEW7, "--timeout", "0s"],
+        &["--sha", NEW7, "--interval", "soon"],
+        &["--sha", NEW7, "--field", "sha"],
+    ];
+    for args in cases {
+        let done = run(args, &[], &fleet.tenant_lines());
+        assert_eq!(done.code, 2, "{args:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty(), "{args:?}");
+        assert!(done.stderr.contains("--"), "{args:?}: {}", done.stderr);
+    }
+    assert_eq!(fleet.requests(0), 0, "a usage error polled a tenant");
+}
+
+#[test]
+fn zero_tenants_is_never_success() {
+    for (input, args) in [
+        ("", &["--sha", NEW7][..]),
+        ("\n\n", &["--sha", NEW7]),
+        ("", &["--sha", NEW7, "--proceed-on-timeout"]),
+    ] {
+        let done = run(args, &[], input);
+        assert_eq!(done.code, 2, "{input:?} {args:?}: {}", done.stderr);
+        assert!(done.stdout.is_empty());
+        line_starting(
+            &done.stderr,
+            "no tenants on stdin: there is nothing to wait for",
+        );
+    }
+    // stdin left open with nothing on it: the timeout ends the wait, and
+    // still nothing was checked, --proceed-on-timeout or not.
+    let (wait, _home) = start(
+        &[
+            "--sha",
+            NEW7,
+            "--interval",
+            "50ms",
+            "--timeout",
+            "500ms",
+            "--proceed-on-timeout",
+        ],
+        &[],
+    );
+    let done = wait.exit_with_stdin_open();
+    assert_eq!(done.code, 2, "{}", done.stderr);
+    assert!(
+        done.elapsed >= Duration::from_millis(500)
+            && done.elapsed < Duration::from_millis(500) + SLACK,
+        "{:?}",
+        done.elapsed
+    );
+    line_starting(&done.stderr, "no tenants on stdin within 500ms");
+}
+
+#[test]
+fn a_closed_stdout_stops_quietly_saying_what_was_not_passed_on() {
+    let fleet = fleet(vec![tenant("first", NEW), tenant("second", OLD)]);
+    let home = TempDir::new("canary-wait").unwrap();
+    let mut cmd = testkit::hermetic(BIN, home.path());
+    cmd.args(["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"]);
+    // Like `canary-wait | head -1`.
+    let mut wait = Running::start_head(cmd, 1);
+    wait.send(&fleet.tenant_lines());
+    wait.close_stdin();
+    assert_eq!(next(&wait).name, "first");
+    fleet.set_sha(1, NEW);
+    let done = wait.exit_with_stdin_open();
+    // The second tenant was never passed on: that is not success.
+    assert_eq!(done.code, 1, "{}", done.stderr);
+    line_starting(
+        &done.stderr,
+        "stdout closed: 1 of 2 tenant(s) not passed on",
+    );
+    assert!(!done.stderr.contains("cannot write"), "{}", done.stderr);
+}
+
+#[test]
+fn help_documents_every_flag_the_environment_and_exit_codes() {
+    let home = TempDir::new("canary-wait").unwrap();
+    let out = testkit::Output::of(testkit::hermetic(BIN, home.path()).arg("--help"), None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let help = out.stdout;
+    for arg in canary_wait::Cli::command().get_arguments() {
+        if let Some(long) = arg.get_long() {
+            assert!(help.contains(&format!("--{long}")), "--{long} undocumented");
+        }
+    }
+    for needle in [
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "NO_COLOR",
+        "HTTPS_PROXY",
+        "EXIT STATUS",
+        "\n  0  ",
+        "\n  1  ",
+        "\n  2  ",
+        "[default: 7m]",
+        "[default: 1s]",
+        "[default: 60s]",
+        "[default: fail]",
+        "GITHUB_OUTPUT",
+        "[default: /health]",
+        "[default: /sha]",
+    ] {
+        assert!(help.contains(needle), "{needle:?} not in --help:\n{help}");
+    }
+}
