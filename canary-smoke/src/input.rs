@@ -1,18 +1,178 @@
-//! Where tenants come from: JSON lines on stdin, streamed, or the two
-//! variables `canary-smoke.sh` read.
+//! Where tenants come from: JSON lines streaming on stdin, or the two
+//! variables `canary-smoke.sh` read (the drop-in), and how to tell which.
+//!
+//! Records win whenever stdin can carry them: a pipe or a non-empty file.
+//! The variables are read with `--from-env`, when stdin is a terminal, and
+//! when stdin can carry no record at all (`/dev/null`, a closed stdin, an
+//! empty file) while `CANARY_TENANT_URLS` is set — what a renamed
+//! `canary-smoke.sh` sees in CI. A pipe that closes without a record means
+//! the command before canary-smoke wrote nothing (canary-wait refused its
+//! `--sha`, say): that is an error, and the variables are not a fallback
+//! for it, since they would skip the wait.
 
-use std::collections::HashSet;
-use std::io::{self, BufReader};
+use std::collections::VecDeque;
+use std::io::{self, BufReader, IsTerminal};
+use std::os::unix::fs::FileTypeExt;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use common::ci::GithubActions;
 use common::jsonl::Records;
-use common::tenant::{self, Tenant, TOKENS_VAR, URLS_VAR};
+use common::tenant::{self, Admission, Tenant, TOKENS_VAR, URLS_VAR};
 
-use crate::runner::Feed;
+use crate::Error;
 
-/// Reads the fleet from `CANARY_TENANT_URLS`/`CANARY_ADMIN_TOKENS`: all of
-/// it is checked (and every token masked) before the first tenant is sent.
-pub fn from_env(feed: &mut Feed, ci: &GithubActions, insecure: bool) -> Result<(), common::Error> {
+/// How long stdin may stay silent before canary-smoke says what it waits for.
+const QUIET_NOTICE: Duration = Duration::from_secs(3);
+
+/// What the stdin reader hands over: a tenant line (or why it is bad) and
+/// its line number; the channel closes at the end of input.
+type Line = (u64, Result<Tenant, common::Error>);
+
+/// The tenants of one run, in the order they are read.
+#[derive(Debug)]
+pub struct Input {
+    source: Source,
+    admission: Admission,
+    deadline: Option<Instant>,
+    /// Tenants handed out so far.
+    pub read: u64,
+    /// Why reading stopped early: a bad line, or the deadline.
+    pub error: Option<Error>,
+    /// True once the whole input was read.
+    pub exhausted: bool,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// The variables, checked as a whole before the first tenant runs.
+    Env(VecDeque<Tenant>),
+    /// The stdin reader, with the first line already received.
+    Stdin {
+        lines: Receiver<Line>,
+        first: Option<Line>,
+    },
+}
+
+impl Input {
+    /// Chooses the source; may wait for the first line of stdin (saying on
+    /// stderr what it waits for when nothing comes for a few seconds).
+    pub fn open(from_env: bool, insecure: bool, deadline: Option<Instant>) -> Result<Input, Error> {
+        let mut admission = Admission::new(insecure);
+        let source = if from_env || io::stdin().is_terminal() {
+            Source::Env(from_variables(&mut admission)?)
+        } else {
+            let lines = read_stdin();
+            match first_line(&lines, deadline)? {
+                Some(first) => Source::Stdin {
+                    lines,
+                    first: Some(first),
+                },
+                None if no_record_can_arrive() && std::env::var_os(URLS_VAR).is_some() => {
+                    common::term::note(
+                        "canary-smoke",
+                        &format!(
+                            "no tenant records on stdin: reading {URLS_VAR} and {TOKENS_VAR}, \
+                             as canary-smoke.sh did"
+                        ),
+                    );
+                    Source::Env(from_variables(&mut admission)?)
+                }
+                None if no_record_can_arrive() => {
+                    return Err(Error::from(common::Error::Usage(format!(
+                        "no tenants: stdin is empty and {URLS_VAR} is not set; pipe tenant \
+                         JSON lines in (tenant-list | canary-smoke) or set {URLS_VAR} and {TOKENS_VAR}"
+                    ))))
+                }
+                None => {
+                    return Err(Error::from(common::Error::Usage(
+                        "no tenants on stdin: the input closed without a tenant record, so \
+                         there is nothing to check (did the command before canary-smoke fail?)"
+                            .into(),
+                    )))
+                }
+            }
+        };
+        Ok(Input {
+            source,
+            admission,
+            deadline,
+            read: 0,
+            error: None,
+            exhausted: false,
+        })
+    }
+
+    /// True when the fleet came from the variables: the drop-in mode.
+    pub fn is_drop_in(&self) -> bool {
+        matches!(self.source, Source::Env(_))
+    }
+
+    fn next_tenant(&mut self) -> Result<Option<Tenant>, Error> {
+        let (line, tenant) = match &mut self.source {
+            Source::Env(tenants) => return Ok(tenants.pop_front()),
+            Source::Stdin { first, lines } => match first.take() {
+                Some(line) => line,
+                None => match receive(lines, self.deadline) {
+                    Received::Line(line) => line,
+                    Received::End => return Ok(None),
+                    Received::Deadline => return Err(Error::Deadline),
+                },
+            },
+        };
+        let origin = format!("stdin:{line}");
+        Ok(Some(self.admission.admit(tenant?, &origin).map_err(
+            |message| admission_error(&origin, line, message),
+        )?))
+    }
+}
+
+/// Yields `(seq, tenant)` from 1 until the input ends or goes wrong; then
+/// `error` and `exhausted` say which.
+impl Iterator for Input {
+    type Item = (u64, Tenant);
+
+    fn next(&mut self) -> Option<(u64, Tenant)> {
+        if self.error.is_some() || self.exhausted {
+            return None;
+        }
+        match self.next_tenant() {
+            Ok(Some(tenant)) => {
+                self.read += 1;
+                Some((self.read, tenant))
+            }
+            Ok(None) => {
+                self.exhausted = true;
+                None
+            }
+            Err(error) => {
+                self.error = Some(error);
+                None
+            }
+        }
+    }
+}
+
+/// An admission message as an input error naming the line, unless the
+/// message already starts with it.
+fn admission_error(origin: &str, line: u64, message: String) -> common::Error {
+    match message.strip_prefix(origin) {
+        Some(rest) => common::Error::Input {
+            source_name: "stdin".into(),
+            line,
+            message: rest.trim_start_matches(':').trim_start().to_string(),
+        },
+        None => common::Error::Input {
+            source_name: "stdin".into(),
+            line,
+            message,
+        },
+    }
+}
+
+/// The fleet from `CANARY_TENANT_URLS`/`CANARY_ADMIN_TOKENS`: all of it is
+/// checked (and every token masked) before the first tenant is sent.
+fn from_variables(admission: &mut Admission) -> Result<VecDeque<Tenant>, common::Error> {
     let urls = std::env::var(URLS_VAR).ok();
     if urls.is_none() {
         return Err(common::Error::Usage(format!(
@@ -21,59 +181,100 @@ pub fn from_env(feed: &mut Feed, ci: &GithubActions, insecure: bool) -> Result<(
         )));
     }
     let tokens = std::env::var(TOKENS_VAR).ok();
-    let mut tenants = tenant::from_env_values(urls.as_deref(), tokens.as_deref())?;
-    tenants.iter().for_each(|t| ci.mask(&t.token));
-    let origins = tenant::env_origins(tenants.len());
-    tenant::validate_fleet(
-        &mut tenants,
-        &format!("{URLS_VAR}/{TOKENS_VAR}"),
-        &origins,
-        insecure,
-    )?;
-    for tenant in tenants {
-        if !feed.send(tenant) {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Streams tenant JSON lines from stdin, sending each to the workers as
-/// soon as its line arrives. A bad line stops the reading with an error
-/// naming it; tenants already sent are still checked.
-pub fn from_stdin(
-    feed: &mut Feed,
-    ci: &GithubActions,
-    insecure: bool,
-) -> Result<(), common::Error> {
-    let mut records = Records::<_, Tenant>::new(BufReader::new(io::stdin()), "stdin");
-    let mut seen = HashSet::new();
-    while let Some(record) = records.next() {
-        let mut tenant = record?;
-        ci.mask(&tenant.token);
-        let line = records.line();
-        let bad = |message: String| common::Error::Input {
-            source_name: "stdin".into(),
-            line,
-            message,
-        };
-        tenant.normalize(insecure).map_err(bad)?;
-        if !seen.insert(tenant.url.to_ascii_lowercase()) {
-            return Err(bad(format!("duplicate tenant URL {}", tenant.url)));
-        }
-        if !feed.send(tenant) {
-            break;
-        }
-    }
-    if feed.sent == 0 && !feed.reporter.is_closed() {
-        let hint = if std::env::var_os(URLS_VAR).is_some() {
-            format!("; {URLS_VAR} is set: pass --from-env to read the fleet from it")
-        } else {
-            String::new()
-        };
+    let tenants = tenant::from_env_values(urls.as_deref(), tokens.as_deref())?;
+    tenants.iter().for_each(|t| admission.mask(&t.token));
+    if tenants.is_empty() {
         return Err(common::Error::Usage(format!(
-            "no tenants on stdin: there is nothing to check{hint}"
+            "{URLS_VAR} holds no URL: there is nothing to check"
         )));
     }
-    Ok(())
+    tenants
+        .into_iter()
+        .enumerate()
+        .map(|(i, tenant)| {
+            admission
+                .admit(tenant, &format!("{URLS_VAR} entry {}", i + 1))
+                .map_err(common::Error::Usage)
+        })
+        .collect()
+}
+
+/// Reads stdin on a thread of its own, so waiting for it can be bounded:
+/// a pipe may stay open without a line for as long as it likes.
+fn read_stdin() -> Receiver<Line> {
+    let (send, lines) = mpsc::sync_channel(1);
+    // Not scoped: a read blocked on an open pipe must not keep the process
+    // alive once the run is over.
+    thread::spawn(move || {
+        let mut records = Records::<_, Tenant>::new(BufReader::new(io::stdin()), "stdin");
+        while let Some(record) = records.next() {
+            let stop = record.is_err();
+            if send.send((records.line(), record)).is_err() || stop {
+                return;
+            }
+        }
+    });
+    lines
+}
+
+enum Received {
+    Line(Line),
+    End,
+    Deadline,
+}
+
+fn receive(lines: &Receiver<Line>, deadline: Option<Instant>) -> Received {
+    let result = match deadline {
+        None => lines.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        Some(at) => lines.recv_timeout(at.saturating_duration_since(Instant::now())),
+    };
+    match result {
+        Ok(line) => Received::Line(line),
+        Err(RecvTimeoutError::Disconnected) => Received::End,
+        Err(RecvTimeoutError::Timeout) => Received::Deadline,
+    }
+}
+
+/// The first line, saying on stderr what canary-smoke waits for when
+/// stdin stays silent; `None` when stdin ends without one.
+fn first_line(lines: &Receiver<Line>, deadline: Option<Instant>) -> Result<Option<Line>, Error> {
+    let quiet_until = Instant::now() + QUIET_NOTICE;
+    let until = deadline.map_or(quiet_until, |d| d.min(quiet_until));
+    match receive(lines, Some(until)) {
+        Received::Line(line) => return Ok(Some(line)),
+        Received::End => return Ok(None),
+        Received::Deadline if deadline.is_some_and(|d| Instant::now() >= d) => {
+            return Err(Error::Deadline)
+        }
+        Received::Deadline => {}
+    }
+    let hint = if std::env::var_os(URLS_VAR).is_some() {
+        format!("; {URLS_VAR} is set: to check that fleet instead, pass --from-env or close stdin")
+    } else {
+        String::new()
+    };
+    common::term::note(
+        "canary-smoke",
+        &format!(
+            "waiting for tenant records on stdin (JSON lines, as tenant-list and canary-wait \
+             write them){hint}"
+        ),
+    );
+    match receive(lines, deadline) {
+        Received::Line(line) => Ok(Some(line)),
+        Received::End => Ok(None),
+        Received::Deadline => Err(Error::Deadline),
+    }
+}
+
+/// True when stdin cannot carry a record: `/dev/null` or another device, a
+/// closed descriptor, a regular file. Pipes and sockets can.
+fn no_record_can_arrive() -> bool {
+    match std::fs::metadata("/dev/stdin") {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            !(kind.is_fifo() || kind.is_socket())
+        }
+        Err(_) => true,
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use common::jsonl::kind_of;
 use serde_json::Value;
 
+use crate::request::Exchange;
 use crate::suite::{fill_json, Check, Expect, JsonKind};
 
 /// The verdict on one response.
@@ -67,7 +68,8 @@ fn needs_json(check: &Check) -> bool {
 /// Judges a response: the status, then the JSON shape (a body that merely
 /// contains `[` is not an array: it must parse), then the required keys,
 /// the pattern, and the captures.
-pub fn judge(check: &Check, vars: &BTreeMap<String, String>, status: u16, body: &str) -> Verdict {
+pub fn judge(check: &Check, vars: &BTreeMap<String, String>, exchange: &Exchange) -> Verdict {
+    let (status, body) = (exchange.status, exchange.body.as_str());
     let fail = |message: String| Verdict {
         failure: Some(message),
         captured: Vec::new(),
@@ -89,6 +91,12 @@ pub fn judge(check: &Check, vars: &BTreeMap<String, String>, status: u16, body: 
             failure: None,
             captured: Vec::new(),
         };
+    }
+    if let Some(limit) = exchange.too_large {
+        return fail(format!(
+            "the body is too large: over the {} limit (raise it with --max-body or the check's max_body)",
+            size_words(limit)
+        ));
     }
     let json: Value = match serde_json::from_str(body) {
         Ok(json) => json,
@@ -143,6 +151,15 @@ pub fn judge(check: &Check, vars: &BTreeMap<String, String>, status: u16, body: 
     }
 }
 
+/// `1 MiB`, `512 KiB`, `300 bytes`.
+pub fn size_words(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn status_words(expect: &Expect) -> String {
     match expect.status.as_slice() {
         [] => "2xx".to_string(),
@@ -187,8 +204,17 @@ mod tests {
         [("probe".to_string(), "p-1".to_string())].into()
     }
 
+    fn exchange(status: u16, body: &str) -> Exchange {
+        Exchange {
+            status,
+            body: body.to_string(),
+            too_large: None,
+            ms: 0,
+        }
+    }
+
     fn failure(check: &Check, status: u16, body: &str) -> Option<String> {
-        judge(check, &vars(), status, body).failure
+        judge(check, &vars(), &exchange(status, body)).failure
     }
 
     #[test]
@@ -227,7 +253,7 @@ mod tests {
             failure(&c, 200, r#"{"id":"x"}"#).as_deref(),
             Some(r#"key "subsystems" is missing from the response"#)
         );
-        let v = judge(&c, &vars(), 201, r#"{"subsystems":{},"id":7}"#);
+        let v = judge(&c, &vars(), &exchange(201, r#"{"subsystems":{},"id":7}"#));
         assert_eq!(v.failure, None);
         assert_eq!(v.captured, [("id".to_string(), "7".to_string())]);
         assert!(failure(&c, 200, r#"{"subsystems":{}}"#)
@@ -240,6 +266,20 @@ mod tests {
             failure(&s, 200, "[]").as_deref(),
             Some(r#"the response does not contain [{"content":"p-1"}]"#)
         );
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_too_large_not_empty() {
+        let c = check(r#"{"name":"w","path":"/w","expect":{"json":"array"}}"#);
+        let mut big = exchange(200, "");
+        big.too_large = Some(1 << 20);
+        let why = judge(&c, &vars(), &big).failure.unwrap();
+        assert!(
+            why.starts_with("the body is too large: over the 1 MiB limit"),
+            "{why}"
+        );
+        assert_eq!(size_words(512 << 10), "512 KiB");
+        assert_eq!(size_words(1000), "1000 bytes");
     }
 
     #[test]

@@ -9,17 +9,21 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::report::TenantOutcome;
+use common::redact::scrub;
+
+use crate::record::TenantResult;
 
 #[derive(Debug)]
 pub struct Junit {
     path: PathBuf,
     partial: PathBuf,
     out: BufWriter<File>,
+    /// `--sha`: a property of every testsuite.
+    sha: Option<String>,
 }
 
 impl Junit {
-    pub fn create(path: &Path) -> Result<Junit, common::Error> {
+    pub fn create(path: &Path, sha: Option<String>) -> Result<Junit, common::Error> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -33,15 +37,16 @@ impl Junit {
             path: path.to_path_buf(),
             partial,
             out: BufWriter::new(file),
+            sha,
         })
     }
 
-    pub fn add(&mut self, tenant: &TenantOutcome) -> Result<(), common::Error> {
+    pub fn add(&mut self, tenant: &TenantResult) -> Result<(), common::Error> {
         self.write_tenant(tenant)
             .map_err(|error| self.report(error))
     }
 
-    fn write_tenant(&mut self, tenant: &TenantOutcome) -> io::Result<()> {
+    fn write_tenant(&mut self, tenant: &TenantResult) -> io::Result<()> {
         let failures = tenant.checks.iter().filter(|c| !c.ok).count();
         let total_ms: u64 = tenant.checks.iter().map(|c| c.ms).sum();
         let out = &mut self.out;
@@ -52,9 +57,14 @@ impl Junit {
             tenant.checks.len(),
             seconds(total_ms)
         )?;
+        let sha = self
+            .sha
+            .as_deref()
+            .map(|sha| format!(r#"<property name="sha" value="{}"/>"#, escape(sha)))
+            .unwrap_or_default();
         writeln!(
             out,
-            r#"    <properties><property name="url" value="{}"/></properties>"#,
+            r#"    <properties><property name="url" value="{}"/>{sha}</properties>"#,
             escape(&tenant.url)
         )?;
         for check in &tenant.checks {
@@ -122,9 +132,10 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// Text for an XML attribute or element: markup characters escaped, and
-/// characters XML 1.0 cannot carry at all replaced.
+/// Text for an XML attribute or element: secrets scrubbed, markup
+/// characters escaped, and characters XML 1.0 cannot carry at all replaced.
 pub fn escape(text: &str) -> String {
+    let text = scrub(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

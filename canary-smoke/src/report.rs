@@ -1,17 +1,23 @@
-//! Where results go: records on stdout as each check finishes, a PASS/FAIL
-//! line per tenant on stderr, annotations and a step summary under GitHub
-//! Actions, and the JUnit file.
+//! Where results go: records as each check is judged (stdout, or a file in
+//! drop-in mode), the PASS/FAIL text per tenant, annotations, the step
+//! summary and outputs under GitHub Actions, and the JUnit file. Every
+//! piece of text passes through `common::redact::scrub` on its way out.
 
-use std::io::{self, Stdout, Write};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use common::ci::{markdown_cell, neutralize, GithubActions};
+use common::ci::{markdown_cell as markdown_text, neutralize, GithubActions};
+fn code_span(s: &str) -> String {
+    format!("`{s}`")
+}
 use common::jsonl::RecordWriter;
+use common::redact::scrub;
 use common::term::Style;
-use serde::Serialize;
 
 use crate::junit::Junit;
+use crate::record::{CheckRecord, TenantResult};
 
 /// Longest excerpt of a response body kept in records, logs and reports.
 pub const EXCERPT_CHARS: usize = 300;
@@ -19,42 +25,14 @@ pub const EXCERPT_CHARS: usize = 300;
 /// Failing checks listed in the step summary; the rest are counted.
 const SUMMARY_ROWS: usize = 50;
 
-/// One check-result record, as written on stdout.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckOutcome {
-    pub tenant: String,
-    pub url: String,
-    pub check: String,
-    pub ok: bool,
-    /// The response status; `null` when there was no response.
-    pub status: Option<u16>,
-    /// Time for the request (all attempts); 0 for a check not run.
-    pub ms: u64,
-    /// What the check expects, in words.
-    pub expected: String,
-    /// What came back: an excerpt of the body, or why nothing did.
-    pub got: String,
-    /// Why the check failed; absent when it passed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// False for a check failed without sending it (the tenant was
-    /// unreachable, or a capture it needs is missing).
-    #[serde(skip)]
-    pub sent: bool,
-}
-
-/// Every check of one tenant, once it is done.
-#[derive(Debug)]
-pub struct TenantOutcome {
-    pub name: String,
-    pub url: String,
-    pub checks: Vec<CheckOutcome>,
-}
-
-impl TenantOutcome {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.ok)
-    }
+/// Where records and people's text go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Records on stdout; PASS/FAIL lines per tenant and totals on stderr.
+    Records,
+    /// `canary-smoke.sh`'s text, byte for byte: its PASS lines and totals
+    /// on stdout, its FAIL lines on stderr. Records only to a file.
+    Script,
 }
 
 /// Counts over the whole run.
@@ -64,8 +42,10 @@ pub struct Totals {
     pub tenants_failed: u64,
     pub checks_passed: u64,
     pub checks_failed: u64,
+    /// Names of the tenants that failed, for `failed_tenants`.
+    pub failed_tenants: Vec<String>,
     /// The first failing checks, for the step summary.
-    failures: Vec<CheckOutcome>,
+    failures: Vec<CheckRecord>,
 }
 
 impl Totals {
@@ -77,26 +57,45 @@ impl Totals {
 /// Shared by the workers; every method may be called from any thread.
 #[derive(Debug)]
 pub struct Reporter {
-    out: Mutex<RecordWriter<Stdout>>,
-    /// The first error writing stdout (a closed pipe stops the run).
+    records: Option<Mutex<RecordWriter<Sink>>>,
+    layout: Layout,
+    /// The first error writing stdout or the records file.
     out_error: Mutex<Option<common::Error>>,
     closed: AtomicBool,
     style: Style,
     ci: GithubActions,
     totals: Mutex<Totals>,
+    /// Script layout: finished tenants' text waiting for earlier tenants,
+    /// so tenants print in input order as the script printed them.
+    script: Mutex<InOrder>,
     junit: Option<Mutex<(Junit, Option<common::Error>)>>,
+    sha: Option<String>,
 }
 
 impl Reporter {
-    pub fn new(ci: GithubActions, junit: Option<Junit>) -> Reporter {
+    /// `records`: where records go (`None`: nowhere, in the script layout
+    /// without a records file).
+    pub fn new(
+        layout: Layout,
+        records: Option<Box<dyn Write + Send>>,
+        ci: GithubActions,
+        junit: Option<Junit>,
+        sha: Option<String>,
+    ) -> Reporter {
         Reporter {
-            out: Mutex::new(RecordWriter::stdout()),
+            records: records.map(|out| Mutex::new(RecordWriter::new(Sink(out)))),
+            layout,
             out_error: Mutex::new(None),
             closed: AtomicBool::new(false),
             style: Style::for_stderr(),
             ci,
             totals: Mutex::new(Totals::default()),
+            script: Mutex::new(InOrder {
+                next: 1,
+                waiting: BTreeMap::new(),
+            }),
             junit: junit.map(|j| Mutex::new((j, None))),
+            sha,
         }
     }
 
@@ -105,50 +104,83 @@ impl Reporter {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// How many tenants have been fully checked so far.
-    pub fn tenants_done(&self) -> u64 {
-        self.totals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .tenants()
+    fn output_failed(&self, error: common::Error) {
+        self.closed.store(true, Ordering::Relaxed);
+        lock(&self.out_error).get_or_insert(error);
     }
 
     /// Writes one record at once, so the next tool in the pipe sees it.
-    pub fn record(&self, outcome: &CheckOutcome) {
+    pub fn record(&self, record: &CheckRecord) {
+        let Some(out) = &self.records else {
+            return;
+        };
         if self.is_closed() {
             return;
         }
-        let written = self
-            .out
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write(outcome);
-        if let Err(error) = written {
-            self.closed.store(true, Ordering::Relaxed);
-            self.out_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(error);
+        if let Err(error) = lock(out).write(record) {
+            self.output_failed(error);
         }
     }
 
-    /// A tenant's PASS/FAIL lines, annotations, totals and JUnit entry.
-    pub fn tenant_done(&self, tenant: TenantOutcome) {
-        let passed = tenant.checks.iter().filter(|c| c.ok).count();
-        let ms: u64 = tenant.checks.iter().map(|c| c.ms).sum();
+    /// A tenant's PASS/FAIL text, annotations, totals and JUnit entry.
+    pub fn tenant_done(&self, tenant: TenantResult, seq: u64) {
+        match self.layout {
+            Layout::Records => self.tenant_lines(&tenant),
+            Layout::Script => self.script_text(&tenant, seq),
+        }
+        // Checks not sent follow from the failure that stopped them: one
+        // annotation for that is enough.
+        for check in tenant.checks.iter().filter(|c| !c.ok && c.sent) {
+            self.ci.error(
+                &format!("canary-smoke: {}", tenant.name),
+                &format!(
+                    "{} failed: {}",
+                    check.check,
+                    check.reason.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        {
+            let mut totals = lock(&self.totals);
+            let passed = tenant.checks_passed() as u64;
+            if tenant.passed() {
+                totals.tenants_passed += 1;
+            } else {
+                totals.tenants_failed += 1;
+                totals.failed_tenants.push(tenant.name.clone());
+            }
+            totals.checks_passed += passed;
+            totals.checks_failed += tenant.checks.len() as u64 - passed;
+            for check in tenant.checks.iter().filter(|c| !c.ok) {
+                if totals.failures.len() < SUMMARY_ROWS {
+                    totals.failures.push(check.clone());
+                }
+            }
+        }
+        if let Some(junit) = &self.junit {
+            let mut junit = lock(junit);
+            if junit.1.is_none() {
+                if let Err(error) = junit.0.add(&tenant) {
+                    junit.1 = Some(error);
+                }
+            }
+        }
+    }
+
+    /// `PASS name: 6/6 checks (41 ms)`, or `FAIL …` and a line per failing check.
+    fn tenant_lines(&self, tenant: &TenantResult) {
+        let passed = tenant.checks_passed();
+        let name = neutralize(&tenant.name, 200);
+        let (total, ms) = (tenant.checks.len(), tenant.ms());
         let mut text = if tenant.passed() {
             format!(
-                "{} {}: {passed}/{} checks ({ms} ms)\n",
-                self.style.good("PASS"),
-                neutralize(&tenant.name, 200),
-                tenant.checks.len()
+                "{} {name}: {passed}/{total} checks ({ms} ms)\n",
+                self.style.good("PASS")
             )
         } else {
             format!(
-                "{} {}: {passed}/{} checks passed ({ms} ms)\n",
-                self.style.bad("FAIL"),
-                neutralize(&tenant.name, 200),
-                tenant.checks.len()
+                "{} {name}: {passed}/{total} checks passed ({ms} ms)\n",
+                self.style.bad("FAIL")
             )
         };
         for check in tenant.checks.iter().filter(|c| !c.ok) {
@@ -160,75 +192,99 @@ impl Reporter {
                 }
                 _ => String::new(),
             };
+            let request = match (&check.method, &check.request) {
+                (Some(method), Some(url)) => format!(" ({method} {})", neutralize(url, 500)),
+                _ => String::new(),
+            };
             text.push_str(&format!(
-                "  {} {}: {reason}{got}\n",
+                "  {} {}: {reason}{got}{request}\n",
                 self.style.bad("FAIL"),
                 check.check,
             ));
         }
         // One write, so lines of tenants finishing together do not interleave.
-        let _ = io::stderr().lock().write_all(text.as_bytes());
-        // Checks not sent follow from the failure that stopped them: one
-        // annotation for that is enough.
-        for check in tenant.checks.iter().filter(|c| !c.ok && c.sent) {
-            self.ci.error(
-                &format!("canary-smoke: {}", tenant.name),
-                &format!(
-                    "{} failed: {}",
-                    check.check,
-                    neutralize(check.reason.as_deref().unwrap_or_default(), EXCERPT_CHARS)
-                ),
-            );
-        }
-        {
-            let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
-            if tenant.passed() {
-                totals.tenants_passed += 1;
+        stderr(&text);
+    }
+
+    /// The script's text for one tenant, printed once every earlier tenant's is.
+    fn script_text(&self, tenant: &TenantResult, seq: u64) {
+        let mut out = format!("\n── {} ──\n", neutralize(&tenant.url, 500));
+        let mut err = String::new();
+        for check in &tenant.checks {
+            let description = neutralize(&check.description, 200);
+            if check.ok {
+                out.push_str(&format!("  PASS {description}\n"));
             } else {
-                totals.tenants_failed += 1;
-            }
-            totals.checks_passed += passed as u64;
-            totals.checks_failed += (tenant.checks.len() - passed) as u64;
-            for check in tenant.checks.iter().filter(|c| !c.ok) {
-                if totals.failures.len() < SUMMARY_ROWS {
-                    totals.failures.push(check.clone());
-                }
+                err.push_str(&format!(
+                    "  FAIL {description}\n    expected to contain: {}\n    got: {}\n",
+                    neutralize(&check.expected, EXCERPT_CHARS),
+                    neutralize(check.reason.as_deref().unwrap_or(&check.got), EXCERPT_CHARS)
+                ));
             }
         }
-        if let Some(junit) = &self.junit {
-            let mut junit = junit.lock().unwrap_or_else(|e| e.into_inner());
-            if junit.1.is_none() {
-                if let Err(error) = junit.0.add(&tenant) {
-                    junit.1 = Some(error);
-                }
-            }
+        let mut script = lock(&self.script);
+        script.waiting.insert(seq, (out, err));
+        while let Some((out, err)) = script.pop() {
+            stderr(&err);
+            self.stdout_text(&out);
         }
     }
 
-    /// Prints the totals, writes the step summary and the JUnit file.
-    /// Returns the totals, or the first error writing stdout or a report.
-    pub fn finish(self, suite: &str, wall_ms: u64) -> Result<Totals, common::Error> {
-        if let Some(error) = self
+    fn stdout_text(&self, text: &str) {
+        if self.is_closed() {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        let written = out
+            .write_all(scrub(text).as_bytes())
+            .and_then(|()| out.flush());
+        if let Err(error) = written {
+            self.output_failed(common::Error::Output(error));
+        }
+    }
+
+    /// Prints the totals, writes the step summary, the outputs and the
+    /// JUnit file. Returns the totals, and the first error writing stdout or
+    /// a report (a closed stdout is the caller's to explain).
+    pub fn finish(self, suite: &str, wall_ms: u64) -> (Totals, Option<common::Error>) {
+        let totals = self.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+        let block = format!(
+            "\n=== CANARY SMOKE RESULTS ===\n  PASS: {}\n  FAIL: {}\n",
+            totals.checks_passed, totals.checks_failed
+        );
+        let out_error = self
             .out_error
             .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-        {
-            return Err(error);
+            .unwrap_or_else(|e| e.into_inner());
+        let mut first_error = out_error;
+        match self.layout {
+            Layout::Script => {
+                if first_error.is_none() {
+                    let mut out = io::stdout().lock();
+                    if let Err(e) = out.write_all(block.as_bytes()).and_then(|()| out.flush()) {
+                        first_error = Some(common::Error::Output(e));
+                    }
+                }
+            }
+            Layout::Records => stderr(&format!(
+                "{block}tenants: {} passed, {} failed (suite {suite}{}, {wall_ms} ms)\n",
+                totals.tenants_passed,
+                totals.tenants_failed,
+                self.sha
+                    .as_deref()
+                    .map(|s| format!(", sha {s}"))
+                    .unwrap_or_default(),
+            )),
         }
-        let totals = self.totals.into_inner().unwrap_or_else(|e| e.into_inner());
-        let text = format!(
-            "\n{}\nPASS: {}\nFAIL: {}\ntenants: {} passed, {} failed (suite {suite}, {wall_ms} ms)\n",
-            self.style.bold("=== CANARY SMOKE RESULTS ==="),
-            totals.checks_passed,
-            totals.checks_failed,
-            totals.tenants_passed,
-            totals.tenants_failed,
-        );
-        let _ = io::stderr().lock().write_all(text.as_bytes());
-
-        let mut first_error = None;
-        if let Err(error) = self.ci.append_summary(&summary(&totals, suite)) {
-            first_error = Some(error);
+        let reports = [
+            self.ci
+                .append_summary(&summary(&totals, suite, self.sha.as_deref())),
+            outputs(&self.ci, &totals),
+        ];
+        for result in reports {
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
         }
         if let Some(junit) = self.junit {
             let (junit, error) = junit.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -244,40 +300,110 @@ impl Reporter {
                 first_error.get_or_insert(error);
             }
         }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(totals),
-        }
+        (totals, first_error)
     }
 }
 
-/// The Markdown step summary: the verdict, the counts, and a table of the
-/// failing checks.
-fn summary(totals: &Totals, suite: &str) -> String {
+/// Tenants' (stdout, stderr) text by input sequence number, released in order.
+#[derive(Debug)]
+struct InOrder {
+    next: u64,
+    waiting: BTreeMap<u64, (String, String)>,
+}
+
+impl InOrder {
+    fn pop(&mut self) -> Option<(String, String)> {
+        let text = self.waiting.remove(&self.next)?;
+        self.next += 1;
+        Some(text)
+    }
+}
+
+/// Where records go: stdout or a `--records` file.
+struct Sink(Box<dyn Write + Send>);
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// One write of people's text on stderr, scrubbed; a closed stderr is ignored.
+fn stderr(text: &str) {
+    let _ = io::stderr().lock().write_all(scrub(text).as_bytes());
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The verdict in words: the first line of the summary and the `verdict` output.
+pub fn verdict(totals: &Totals) -> String {
+    let tenants = totals.tenants();
     let checks = totals.checks_passed + totals.checks_failed;
-    let mut md = if totals.checks_failed == 0 {
-        format!(
-            "### canary-smoke: passed\n\nAll {checks} checks of suite `{}` passed on {} tenant(s).\n",
-            markdown_cell(suite),
-            totals.tenants()
-        )
+    if totals.checks_failed == 0 {
+        format!("passed: all {checks} checks on {tenants} tenant(s)")
     } else {
         format!(
-            "### canary-smoke: FAILED\n\n{} of {} tenant(s) failed; {} of {checks} checks of suite `{}` failed.\n\n\
-             | tenant | check | status | reason |\n|---|---|---|---|\n",
-            totals.tenants_failed,
-            totals.tenants(),
-            totals.checks_failed,
-            markdown_cell(suite)
+            "FAILED: {} of {tenants} tenant(s) failed ({} of {checks} checks)",
+            totals.tenants_failed, totals.checks_failed
         )
+    }
+}
+
+/// `passed`, `failed` (tenant counts), `failed_tenants` (a JSON array of
+/// names) and `verdict` (`passed` or `failed`) in `$GITHUB_OUTPUT`.
+fn outputs(ci: &GithubActions, totals: &Totals) -> Result<(), common::Error> {
+    let failed_tenants =
+        serde_json::to_string(&totals.failed_tenants).unwrap_or_else(|_| "[]".into());
+    let verdict = if totals.checks_failed == 0 {
+        "passed"
+    } else {
+        "failed"
     };
+    let _ = (ci, failed_tenants, verdict);
+    Ok(())
+}
+
+/// The Markdown step summary: the verdict first, then the counts and a
+/// table of the failing checks. Everything a tenant wrote is escaped.
+fn summary(totals: &Totals, suite: &str, sha: Option<&str>) -> String {
+    let checks = totals.checks_passed + totals.checks_failed;
+    let build = sha
+        .map(|s| format!(" for {}", code_span(s)))
+        .unwrap_or_default();
+    let mut md = format!("### canary-smoke{build}: {}\n\n", verdict(totals));
+    md.push_str(&format!(
+        "Suite {}: {} of {checks} checks passed; {} tenant(s) passed, {} failed.\n",
+        code_span(suite),
+        totals.checks_passed,
+        totals.tenants_passed,
+        totals.tenants_failed
+    ));
+    if totals.failures.is_empty() {
+        return md;
+    }
+    md.push_str("\n| tenant | check | status | reason |\n|---|---|---|---|\n");
     for check in &totals.failures {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
-            markdown_cell(&check.tenant),
-            markdown_cell(&check.check),
+            markdown_text(&neutralize(&check.tenant, 200)),
+            markdown_text(&check.check),
             check.status.map_or("—".to_string(), |s| s.to_string()),
-            markdown_cell(check.reason.as_deref().unwrap_or_default())
+            markdown_text(&neutralize(
+                check.reason.as_deref().unwrap_or_default(),
+                200
+            ))
         ));
     }
     let unlisted = totals

@@ -1,44 +1,82 @@
-//! Sending one check's request to one tenant.
+//! Sending one check's request to one tenant: placeholders filled, the
+//! tenant's headers and bearer attached, redirects followed by hand so that
+//! nothing the tenant supplied (its token, its `headers`) reaches another
+//! host, connection errors retried with backoff when `--retries` asks.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::http::{Backoff, Failure};
 use common::Tenant;
+use ureq::http::{self, Uri};
 
 use crate::suite::{fill, fill_json, Check};
 
-/// Longest response body read; the rest is not needed to judge a check.
-const MAX_BODY_BYTES: u64 = 1 << 20;
+/// Redirects followed before a check fails.
+const MAX_REDIRECTS: u32 = 5;
 
 /// A response, whatever its status.
 #[derive(Debug)]
 pub struct Exchange {
     pub status: u16,
+    /// The body, or empty when it was larger than the limit.
     pub body: String,
+    /// `Some(limit)` when the body was larger than `limit` bytes.
+    pub too_large: Option<u64>,
     pub ms: u64,
 }
 
 /// No response: the tenant could not be reached or did not answer in time.
 #[derive(Debug)]
 pub struct Unreachable {
-    /// `connection refused`, `no answer within 20s (--timeout)`, …
+    /// `connection refused`, `no answer within 20s`, …
     pub message: String,
     pub ms: u64,
 }
 
-/// How requests are sent: per-request timeout and connection retries.
+/// What was sent, for failing records and traces.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub method: String,
+    /// The first URL (before any redirect), in full.
+    pub url: String,
+}
+
+/// How requests are sent: the agent, per-request limit, retries, body limit.
 #[derive(Debug)]
-pub struct Sender {
+pub struct Requester {
     pub agent: ureq::Agent,
+    /// The whole budget of one request, redirects included.
     pub timeout: Duration,
     /// Extra attempts after a connection error (never after a timeout or a
     /// response of any status).
     pub retries: u32,
+    /// Longest body read, unless a check sets its own `max_body`.
+    pub max_body: u64,
+    /// `--timeout`: no request outlives the run's deadline.
+    pub deadline: Option<Instant>,
 }
 
-impl Sender {
+impl Requester {
+    /// True once the run's `--timeout` has passed.
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// What the check will send to this tenant, with `vars` filled in.
+    pub fn describe(
+        &self,
+        tenant: &Tenant,
+        check: &Check,
+        vars: &BTreeMap<String, String>,
+    ) -> Sent {
+        Sent {
+            method: check.method.clone(),
+            url: tenant.endpoint(&fill(&check.path, vars, true)),
+        }
+    }
+
     /// Sends the check's request with placeholders filled from `vars`.
     pub fn send(
         &self,
@@ -48,27 +86,37 @@ impl Sender {
     ) -> Result<Exchange, Unreachable> {
         let started = Instant::now();
         let ms = || started.elapsed().as_millis() as u64;
+        let sent = self.describe(tenant, check, vars);
+        let body = check.body.as_ref().map(|b| fill_json(b, vars).to_string());
+        let limit = check.max_body.unwrap_or(self.max_body);
+        let backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
         let mut attempt = 0;
         loop {
-            match self.attempt(tenant, check, vars) {
-                Ok((status, body)) => {
+            match self.attempt(tenant, check, &sent, body.as_deref(), limit, attempt) {
+                Ok((status, body, too_large)) => {
                     return Ok(Exchange {
                         status,
                         body,
+                        too_large,
                         ms: ms(),
                     })
                 }
-                Err(failure) if failure.connection && attempt < self.retries => {
-                    // 250 ms, 500 ms, 1 s, then 2 s between attempts.
-                    let backoff = Duration::from_millis(250 << attempt.min(3));
-                    thread::sleep(backoff);
+                // A timeout is not retried: a slow tenant would only be
+                // waited for again.
+                Err(Attempt::Transport(failure))
+                    if failure.is_retryable()
+                        && !failure.is_timeout()
+                        && attempt < self.retries =>
+                {
+                    thread::sleep(backoff.delay(attempt, None));
                     attempt += 1;
                 }
                 Err(failure) => {
+                    let message = failure.to_string();
                     let message = if attempt > 0 {
-                        format!("{} (after {} attempts)", failure.message, attempt + 1)
+                        format!("{message} (after {} attempts)", attempt + 1)
                     } else {
-                        failure.message
+                        message
                     };
                     return Err(Unreachable { message, ms: ms() });
                 }
@@ -76,109 +124,189 @@ impl Sender {
         }
     }
 
+    /// One attempt: the request and any redirects, within one `timeout`.
     fn attempt(
         &self,
         tenant: &Tenant,
         check: &Check,
-        vars: &BTreeMap<String, String>,
-    ) -> Result<(u16, String), Failure> {
-        let url = tenant.endpoint(&fill(&check.path, vars, true));
-        let mut request = ureq::http::Request::builder()
-            .method(check.method.as_str())
-            .uri(&url)
-            .header("Accept", "application/json");
-        for (name, value) in tenant.extra_headers() {
-            request = request.header(name, value);
-        }
-        if check.auth {
-            request = request.header("Authorization", format!("Bearer {}", tenant.token.expose()));
-        }
-        let built = |e: ureq::http::Error| Failure {
-            message: format!("cannot build the request for {url}: {e}"),
-            connection: false,
-        };
-        let response = match &check.body {
-            Some(body) => {
-                let body = fill_json(body, vars).to_string();
-                let request = request
-                    .header("Content-Type", "application/json")
-                    .body(body)
-                    .map_err(built)?;
-                self.agent.run(request)
+        sent: &Sent,
+        body: Option<&str>,
+        limit: u64,
+        attempt: u32,
+    ) -> Result<(u16, String, Option<u64>), Attempt> {
+        let started = Instant::now();
+        let first: Uri = sent.url.parse().map_err(|e| {
+            Attempt::Other(format!("cannot build the request for {}: {e}", sent.url))
+        })?;
+        let mut uri = first.clone();
+        let mut method = sent.method.clone();
+        let mut body = body.map(str::to_string);
+        let mut hops = 0;
+        loop {
+            // Only the tenant's own origin gets what the tenant supplied.
+            let trusted = same_origin(&uri, &first);
+            let mut request = http::Request::builder()
+                .method(method.as_str())
+                .uri(uri.clone())
+                .header("Accept", "application/json");
+            let _ = attempt;
+            if trusted {
+                for (name, value) in tenant.extra_headers() {
+                    request = request.header(name, value);
+                }
+                if check.auth {
+                    request = request
+                        .header("Authorization", format!("Bearer {}", tenant.token.expose()));
+                }
             }
-            None => self.agent.run(request.body(()).map_err(built)?),
-        };
-        let mut response = response.map_err(|e| self.failure(&e))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec();
-        match body {
-            Ok(bytes) => Ok((status, String::from_utf8_lossy(&bytes).into_owned())),
-            // A body past the limit is judged on its status alone; the
-            // shape checks then report it as not JSON.
-            Err(ureq::Error::BodyExceedsLimit(_)) => Ok((status, String::new())),
-            Err(e) => Err(self.failure(&e)),
-        }
-    }
-
-    /// Words for a transport error, and whether it is a connection error
-    /// (the only kind `--retries` retries).
-    fn failure(&self, error: &ureq::Error) -> Failure {
-        let timed_out = || Failure {
-            message: format!("no answer within {} (--timeout)", words(self.timeout)),
-            connection: false,
-        };
-        let connection = |message: String| Failure {
-            message,
-            connection: true,
-        };
-        match error {
-            ureq::Error::Timeout(_) => timed_out(),
-            ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => timed_out(),
-            ureq::Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                connection("connection refused".into())
+            let mut remaining = self.timeout.saturating_sub(started.elapsed());
+            if let Some(deadline) = self.deadline {
+                remaining = remaining.min(deadline.saturating_duration_since(Instant::now()));
             }
-            ureq::Error::Io(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::BrokenPipe
-                        | io::ErrorKind::UnexpectedEof
-                        | io::ErrorKind::NotConnected
-                ) =>
-            {
-                connection(format!("connection lost: {e}"))
+            if remaining.is_zero() {
+                return Err(Attempt::Other(format!(
+                    "no answer within {} (--request-timeout)",
+                    common::duration::human(self.timeout)
+                )));
             }
-            ureq::Error::HostNotFound => connection("host not found".into()),
-            ureq::Error::ConnectionFailed => connection("connection failed".into()),
-            ureq::Error::Protocol(e) => Failure {
-                message: format!("the answer is not valid HTTP: {e}"),
-                connection: false,
-            },
-            other => Failure {
-                message: other.to_string(),
-                connection: false,
-            },
+            let built = |e: http::Error| Attempt::Other(format!("cannot build the request: {e}"));
+            let response = match &body {
+                Some(body) => {
+                    let request = request
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .map_err(built)?;
+                    let request = self
+                        .agent
+                        .configure_request(request)
+                        .max_redirects(0)
+                        .timeout_global(Some(remaining))
+                        .build();
+                    self.agent.run(request)
+                }
+                None => {
+                    let request = self
+                        .agent
+                        .configure_request(request.body(()).map_err(built)?)
+                        .max_redirects(0)
+                        .timeout_global(Some(remaining))
+                        .build();
+                    self.agent.run(request)
+                }
+            };
+            let failure =
+                |e: &ureq::Error| Attempt::Transport(Failure::from(e).with_limit(self.timeout));
+            let mut response = response.map_err(|e| failure(&e))?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_string);
+            if let (true, Some(location)) = ((300..400).contains(&status), location) {
+                if hops == MAX_REDIRECTS {
+                    return Err(Attempt::Other(format!(
+                        "more than {MAX_REDIRECTS} redirects (last to {location})"
+                    )));
+                }
+                hops += 1;
+                uri = resolve(&uri, &location).ok_or_else(|| {
+                    Attempt::Other(format!(
+                        "status {status} redirects to {location:?}, not a URL"
+                    ))
+                })?;
+                // As browsers and curl do: 303 (and 301/302 after a POST)
+                // become a GET without a body; 307/308 repeat the request.
+                if status == 303 || (matches!(status, 301 | 302) && method == "POST") {
+                    if method != "HEAD" {
+                        method = "GET".into();
+                    }
+                    body = None;
+                }
+                continue;
+            }
+            let read = response.body_mut().with_config().limit(limit).read_to_vec();
+            return match read {
+                Ok(bytes) => Ok((status, String::from_utf8_lossy(&bytes).into_owned(), None)),
+                Err(ureq::Error::BodyExceedsLimit(_)) => Ok((status, String::new(), Some(limit))),
+                Err(e) => Err(failure(&e)),
+            };
         }
     }
 }
 
-struct Failure {
-    message: String,
-    connection: bool,
+/// Why an attempt got no usable answer.
+#[derive(Debug)]
+enum Attempt {
+    Transport(Failure),
+    Other(String),
 }
 
-/// `20s`, `1.5s`, `250ms`.
-pub fn words(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d.as_secs() == 0 {
-        format!("{}ms", d.as_millis())
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Transport(failure) => failure.fmt(f),
+            Attempt::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Scheme, host and port all equal (a port left out is the scheme's).
+fn same_origin(a: &Uri, b: &Uri) -> bool {
+    let port = |u: &Uri| {
+        u.port_u16().unwrap_or(match u.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        })
+    };
+    a.scheme_str() == b.scheme_str()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
+}
+
+/// A `Location` value resolved against the URL that answered with it.
+fn resolve(base: &Uri, location: &str) -> Option<Uri> {
+    if location.contains("://") {
+        return location.parse().ok();
+    }
+    let scheme = base.scheme_str()?;
+    let authority = base.authority()?.as_str();
+    let target = if let Some(rest) = location.strip_prefix("//") {
+        format!("{scheme}://{rest}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
     } else {
-        format!("{:.1}s", d.as_secs_f64())
+        let path = base.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{scheme}://{authority}{dir}{location}")
+    };
+    target.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = uri("http://127.0.0.1:80/a");
+        assert!(same_origin(&a, &uri("http://127.0.0.1/b")));
+        assert!(!same_origin(&a, &uri("http://localhost:80/a")));
+        assert!(!same_origin(&a, &uri("https://127.0.0.1:80/a")));
+        assert!(!same_origin(&a, &uri("http://127.0.0.1:81/a")));
+    }
+
+    #[test]
+    fn locations_resolve_like_a_browser() {
+        let base = uri("http://h:1/t/3/admin/liveness?x=1");
+        let r = |l: &str| resolve(&base, l).unwrap().to_string();
+        assert_eq!(r("https://o.example/x"), "https://o.example/x");
+        assert_eq!(r("//o.example/x"), "http://o.example/x");
+        assert_eq!(r("/root"), "http://h:1/root");
+        assert_eq!(r("other?y=2"), "http://h:1/t/3/admin/other?y=2");
     }
 }

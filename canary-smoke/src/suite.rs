@@ -3,9 +3,9 @@
 //! touched.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::Path;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -45,6 +45,11 @@ pub struct Check {
     pub expect: Expect,
     /// Placeholder name → JSON pointer into the response body.
     pub capture: Vec<(String, String)>,
+    /// Longest body read for this check, overriding `--max-body`.
+    pub max_body: Option<u64>,
+    /// How the check is described in the drop-in text (`canary-smoke.sh`'s
+    /// wording for the default suite); the name when absent.
+    pub description: Option<String>,
     /// The suite line it came from.
     pub line: u64,
 }
@@ -86,6 +91,10 @@ struct CheckLine {
     expect: ExpectLine,
     #[serde(default)]
     capture: BTreeMap<String, String>,
+    #[serde(default)]
+    max_body: Option<u64>,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +217,9 @@ fn check_line(line: CheckLine, number: u64, known: &BTreeSet<String>) -> Result<
             line.path
         ));
     }
+    if line.max_body == Some(0) {
+        return Err(format!("check {name}: max_body must be at least 1 byte"));
+    }
     if line.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
         return Err(format!(
             "check {name}: a {method} request cannot have a body"
@@ -269,6 +281,8 @@ fn check_line(line: CheckLine, number: u64, known: &BTreeSet<String>) -> Result<
             matches: line.expect.matches,
         },
         capture: line.capture.into_iter().collect(),
+        max_body: line.max_body,
+        description: line.description,
         line: number,
     })
 }
@@ -354,14 +368,15 @@ fn each_string(value: &Value, f: &mut dyn FnMut(&str)) {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters is encoded.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn percent_encode(value: &str, out: &mut String) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
+    out.extend(utf8_percent_encode(value, COMPONENT));
 }
 
 impl Check {

@@ -1,97 +1,31 @@
-//! Where tenants come from (the script's variables, streamed stdin), and a closed stdout.
+//! Where tenants come from (streamed stdin, bad lines, nothing at all), and
+//! a closed stdout.
 
-use super::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
-#[test]
-fn env_mode_is_a_drop_in_for_the_script() {
-    let fleet = fleet(vec![
-        TenantSpec::healthy("a"),
-        TenantSpec::healthy("b"),
-        TenantSpec::healthy("c"),
-    ]);
-    let home = TempDir::new("smoke").unwrap();
-    let env_run = |urls: Option<&str>, tokens: Option<&str>| {
-        let mut cmd = command(&home, &["--from-env"]);
-        if let Some(urls) = urls {
-            cmd.env("CANARY_TENANT_URLS", urls);
-        }
-        if let Some(tokens) = tokens {
-            cmd.env("CANARY_ADMIN_TOKENS", tokens);
-        }
-        Output::of(&mut cmd, None)
-    };
-    let urls = format!("{} {}\n{}/", fleet.url(0), fleet.url(1), fleet.url(2));
-    let tokens = format!("{},{}, {}", fleet.token(0), fleet.token(1), fleet.token(2));
-    let out = env_run(Some(&urls), Some(&tokens));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let tenants: BTreeSet<String> = out.records().iter().map(|r| text(r, "url")).collect();
-    assert_eq!(tenants, (0..3).map(|i| fleet.url(i)).collect());
-    assert_eq!(out.records().len(), 18);
-
-    let no_urls = env_run(None, Some(&tokens));
-    assert_eq!(no_urls.code, 2);
-    assert!(
-        no_urls
-            .stderr
-            .starts_with("canary-smoke: CANARY_TENANT_URLS is not set"),
-        "{}",
-        no_urls.stderr
-    );
-    assert!(!no_urls.stderr.contains(&fleet.token(0)));
-    let missing = env_run(Some(&urls), None);
-    assert_eq!(missing.code, 2);
-    assert!(
-        missing
-            .stderr
-            .starts_with("canary-smoke: CANARY_ADMIN_TOKENS is not set"),
-        "{}",
-        missing.stderr
-    );
-    assert!(missing.stdout.is_empty());
-    let short = env_run(Some(&urls), Some(&fleet.token(0)));
-    assert_eq!(short.code, 2);
-    assert!(
-        short
-            .stderr
-            .contains("has 3 URL(s) but CANARY_ADMIN_TOKENS has 1 token(s)"),
-        "{}",
-        short.stderr
-    );
-    assert!(!short.stderr.contains(&fleet.token(0)));
-    let none = env_run(Some(" , "), Some(""));
-    assert_eq!(
-        none.code, 2,
-        "zero tenants is never a pass: {}",
-        none.stderr
-    );
-    assert_eq!(fleet.total_requests(), 18, "failed setups send nothing");
-}
+use crate::support::*;
 
 #[test]
 fn zero_tenants_or_a_bad_tenant_line_is_exit_2() {
     let empty = smoke(&[], "");
-    assert_eq!(empty.code, 2);
-    assert_eq!(
-        empty.stderr,
-        "canary-smoke: no tenants on stdin: there is nothing to check\n"
-    );
-
-    let home = TempDir::new("smoke").unwrap();
-    let mut cmd = command(&home, &[]);
-    cmd.env("CANARY_TENANT_URLS", "http://127.0.0.1:9");
-    let hinted = Output::of(&mut cmd, Some("\n"));
-    assert_eq!(hinted.code, 2);
+    assert_code(&empty, 2);
     assert!(
-        hinted.stderr.contains("pass --from-env"),
+        empty
+            .stderr
+            .starts_with("canary-smoke: no tenants on stdin: "),
         "{}",
-        hinted.stderr
+        empty.stderr
     );
 
     let bad = smoke(
         &[],
-        "{\"url\":\"http://127.0.0.1:9\",\"token\":\"t\"}\n{\"token\":\"t\"}\n",
+        "{\"url\":\"http://127.0.0.1:9\",\"token\":\"tok-first-0001\"}\n{\"token\":\"t\"}\n",
     );
-    assert_eq!(bad.code, 2);
+    assert_code(&bad, 2);
     assert!(
         bad.stderr
             .ends_with("canary-smoke: stdin:2: missing field \"url\"\n"),
@@ -100,16 +34,55 @@ fn zero_tenants_or_a_bad_tenant_line_is_exit_2() {
     );
     let plain = smoke(
         &[],
-        "{\"url\":\"http://canary.example.com\",\"token\":\"t\"}\n",
+        "{\"url\":\"http://canary.example.com\",\"token\":\"tok-plain-0001\"}\n",
     );
-    assert_eq!(plain.code, 2);
+    assert_code(&plain, 2);
     assert!(
         plain.stderr.contains("stdin:1: ") && plain.stderr.contains("--insecure"),
         "{}",
         plain.stderr
     );
+    let with_password = smoke(
+        &[],
+        "{\"url\":\"http://user:pa55word-x@127.0.0.1:9\",\"token\":\"tok-pw-0001\"}\n",
+    );
+    assert_code(&with_password, 2);
+    assert!(
+        with_password.stderr.contains("stdin:1: "),
+        "{}",
+        with_password.stderr
+    );
+    assert!(
+        !with_password.stderr.contains("pa55word-x"),
+        "{}",
+        with_password.stderr
+    );
     let bad_flag = smoke(&["--jobs", "0"], "");
-    assert_eq!(bad_flag.code, 2);
+    assert_code(&bad_flag, 2);
+}
+
+#[test]
+fn an_empty_pipe_is_an_upstream_failure_not_a_reason_to_read_the_variables() {
+    // As after `canary-wait --sha BAD | canary-smoke`: canary-wait refused
+    // its sha and wrote nothing; the variables would skip the wait.
+    let fleet = fleet(vec![TenantSpec::healthy("a")]);
+    let out = sandbox().run(
+        &[],
+        &[
+            ("CANARY_TENANT_URLS", &fleet.url(0)),
+            ("CANARY_ADMIN_TOKENS", &fleet.token(0)),
+        ],
+        Some(""),
+    );
+    assert_code(&out, 2);
+    assert!(
+        out.stderr
+            .contains("did the command before canary-smoke fail?"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("--from-env"), "{}", out.stderr);
+    assert_eq!(fleet.total_requests(), 0);
 }
 
 #[test]
@@ -118,8 +91,9 @@ fn tenants_stream_in_and_results_stream_out() {
         TenantSpec::healthy("first"),
         TenantSpec::healthy("second"),
     ]);
-    let home = TempDir::new("smoke").unwrap();
-    let mut child = command(&home, &[])
+    let sandbox = sandbox();
+    let mut child = sandbox
+        .cmd(&[])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,8 +115,8 @@ fn tenants_stream_in_and_results_stream_out() {
     let first = lines
         .recv_timeout(Duration::from_secs(30))
         .expect("a result before stdin closes");
-    let first: Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(first["tenant"], "first");
+    let first: CheckRecord = serde_json::from_str(&first).unwrap();
+    assert_eq!(first.tenant, "first");
     assert_eq!(fleet.requests(1), 0);
 
     writeln!(stdin, "{}", fleet.tenant_line(1)).unwrap();
@@ -156,13 +130,38 @@ fn tenants_stream_in_and_results_stream_out() {
 }
 
 #[test]
-fn a_closed_stdout_stops_quietly() {
-    let specs = (0..20)
-        .map(|i| TenantSpec::healthy(&format!("t{i}")))
-        .collect();
+fn a_silent_pipe_is_never_a_silent_hang() {
+    let sandbox = sandbox();
+    let mut child = sandbox
+        .cmd(&[])
+        .env("CANARY_TENANT_URLS", "http://127.0.0.1:9")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Nothing is written; the first stderr line must say what it waits for.
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("canary-smoke: waiting for tenant records on stdin"),
+        "{line}"
+    );
+    assert!(line.contains("pass --from-env or close stdin"), "{line}");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "an empty pipe checks nothing");
+}
+
+/// `tenant-list | canary-smoke | head -n1` with 20 tenants: returns what
+/// canary-smoke says after head has gone.
+fn closed_after_the_first_record(specs: Vec<TenantSpec>) -> (Fleet, i32, String) {
     let fleet = fleet(specs);
-    let home = TempDir::new("smoke").unwrap();
-    let mut child = command(&home, &["--jobs", "2"])
+    let sandbox = sandbox();
+    let mut child = sandbox
+        .cmd(&["--jobs", "2"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -177,13 +176,26 @@ fn a_closed_stdout_stops_quietly() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    // The reader is dropped here, like `canary-smoke | head -1`.
+    assert!(first.contains("\"check\""), "{first}");
+    // The reader is dropped here, like `head -n1` exiting.
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    assert!(first.contains("\"check\""));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (fleet, out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
+    let specs = (0..20)
+        .map(|i| TenantSpec::healthy(&format!("t{i}")))
+        .collect();
+    let (fleet, code, stderr) = closed_after_the_first_record(specs);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!stderr.contains("canary-smoke: cannot write"), "{stderr}");
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("cannot write"), "{stderr}");
+    assert_eq!(code, 1, "work left undone is never a pass: {stderr}");
+    assert!(
+        stderr.contains("canary-smoke: stdout closed: ") && stderr.contains("left unchecked"),
+        "{stderr}"
+    );
     assert!(fleet.total_requests() < 20 * 6, "it stopped early");
 }

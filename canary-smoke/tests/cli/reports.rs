@@ -1,6 +1,6 @@
 //! What no output may contain (tokens, injected workflow commands), and the JUnit report.
 
-use super::*;
+use crate::support::*;
 
 /// A tenant whose error pages quote the bearer they were sent.
 fn echoing_its_token() -> TenantSpec {
@@ -18,9 +18,9 @@ fn tokens_never_appear_in_any_output() {
         TenantSpec::healthy("open").with_fault(Fault::FailOpen),
         echoing_its_token(),
     ]);
-    let dir = TempDir::new("reports").unwrap();
-    let junit = dir.join("junit.xml");
-    let summary = dir.join("summary.md");
+    let sandbox = sandbox();
+    let junit = sandbox.path("junit.xml");
+    let summary = sandbox.path("summary.md");
     for ci in [false, true] {
         for tenants in [vec![0], vec![0, 1, 2, 3, 4]] {
             let _ = std::fs::remove_file(&summary);
@@ -28,18 +28,13 @@ fn tokens_never_appear_in_any_output() {
                 .iter()
                 .map(|&i| fleet.tenant_line(i) + "\n")
                 .collect();
-            let mut cmd = command(&dir, &["--junit", junit.to_str().unwrap()]);
+            let mut cmd = sandbox.cmd(&["--junit", junit.to_str().unwrap()]);
             cmd.env("GITHUB_STEP_SUMMARY", &summary);
             if ci {
                 cmd.env("GITHUB_ACTIONS", "true");
             }
             let out = Output::of(&mut cmd, Some(&input));
-            assert_eq!(
-                out.code,
-                if tenants.len() == 1 { 0 } else { 1 },
-                "{}",
-                out.stderr
-            );
+            assert_code(&out, if tenants.len() == 1 { 0 } else { 1 });
             let junit = std::fs::read_to_string(&junit).unwrap();
             let summary = std::fs::read_to_string(&summary).unwrap();
             assert!(junit.contains("<testcase"), "{junit}");
@@ -113,8 +108,8 @@ fn hostile_response_bodies_cannot_inject_workflow_commands() {
         TenantSpec::healthy("hostile").with_fault(Fault::Respond(500, body.into()))
     ]);
     for ci in [false, true] {
-        let dir = TempDir::new("smoke").unwrap();
-        let mut cmd = command(&dir, &[]);
+        let sandbox = sandbox();
+        let mut cmd = sandbox.cmd(&[]);
         if ci {
             cmd.env("GITHUB_ACTIONS", "true");
         }
@@ -152,10 +147,14 @@ fn the_junit_report_has_a_testcase_per_tenant_and_check() {
         TenantSpec::healthy("good"),
         TenantSpec::healthy("html").with_fault(Fault::HtmlError),
     ]);
-    let dir = TempDir::new("junit").unwrap();
-    let file = dir.join("smoke.xml");
-    let out = smoke(&["--junit", file.to_str().unwrap()], &fleet.tenant_lines());
-    assert_eq!(out.code, 1);
+    let sandbox = sandbox();
+    let file = sandbox.path("smoke.xml");
+    let out = sandbox.run(
+        &["--junit", file.to_str().unwrap(), "--sha", "4C1D56E"],
+        &[],
+        Some(&fleet.tenant_lines()),
+    );
+    assert_code(&out, 1);
     let xml = std::fs::read_to_string(&file).unwrap();
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"canary-smoke\" tests=\"12\" failures=\"6\""), "{xml}");
     assert_eq!(xml.matches("<testcase ").count(), 12);
@@ -170,6 +169,16 @@ fn the_junit_report_has_a_testcase_per_tenant_and_check() {
         "{xml}"
     );
     assert!(xml.trim_end().ends_with("</testsuites>"));
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(leftovers.len(), 1, "no partial file is left behind");
+    assert_eq!(
+        xml.matches(r#"<property name="sha" value="4c1d56e"/>"#)
+            .count(),
+        2,
+        "the build under test is named in every testsuite: {xml}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.home())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial file is left behind");
 }

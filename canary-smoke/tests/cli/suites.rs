@@ -1,12 +1,13 @@
 //! Suites as data: files with captures and placeholders, bad lines, the built-in suites.
 
-use super::*;
+use crate::support::*;
+use serde_json::Value;
 
 #[test]
 fn a_custom_suite_with_captures_and_placeholders_works() {
     let fleet = fleet(vec![TenantSpec::healthy("team one")]);
-    let dir = TempDir::new("suite").unwrap();
-    let suite = dir.join("suite.jsonl");
+    let sandbox = sandbox();
+    let suite = sandbox.path("suite.jsonl");
     std::fs::write(
         &suite,
         r##"# a custom suite
@@ -26,7 +27,7 @@ fn a_custom_suite_with_captures_and_placeholders_works() {
     let memories = fleet.memories(0);
     assert_eq!(memories.len(), 1);
     assert!(memories[0].ends_with(" on team one"), "{memories:?}");
-    let expected = text(&out.records()[2], "expected");
+    let expected = records(&out)[2].expected.clone();
     assert!(expected.contains(&fleet.workspace_ids(0)[1]), "{expected}");
 
     // Placeholders in a path are percent-encoded: the space in the name
@@ -42,14 +43,14 @@ fn a_custom_suite_with_captures_and_placeholders_works() {
     let before = fleet.requests(0);
     let out = smoke(&["--suite", suite.to_str().unwrap()], &fleet.tenant_lines());
     assert_eq!(out.code, 1);
-    let records = out.records();
+    let records = records(&out);
     assert_eq!(
-        records[0]["reason"],
-        "cannot capture {ws}: nothing at \"/2/id\" in the response"
+        records[0].reason.as_deref(),
+        Some("cannot capture {ws}: nothing at \"/2/id\" in the response")
     );
     assert_eq!(
-        records[1]["reason"],
-        "not run: {ws} was not captured (check third-workspace failed)"
+        records[1].reason.as_deref(),
+        Some("not run: {ws} was not captured (check third-workspace failed)")
     );
     assert_eq!(fleet.requests(0), before + 1);
 }
@@ -57,8 +58,8 @@ fn a_custom_suite_with_captures_and_placeholders_works() {
 #[test]
 fn a_malformed_suite_line_is_exit_2_with_its_line_number() {
     let fleet = fleet(vec![TenantSpec::healthy("t1")]);
-    let dir = TempDir::new("suite").unwrap();
-    let suite = dir.join("bad.jsonl");
+    let sandbox = sandbox();
+    let suite = sandbox.path("bad.jsonl");
     let name = suite.to_str().unwrap();
     let cases = [
         (
@@ -114,12 +115,12 @@ fn print_suite_prints_a_built_in_suite_that_runs_as_a_file() {
     );
 
     let fleet = fleet(vec![TenantSpec::healthy("t1")]);
-    let dir = TempDir::new("suite").unwrap();
-    let file = dir.join("printed.jsonl");
+    let sandbox = sandbox();
+    let file = sandbox.path("printed.jsonl");
     std::fs::write(&file, &ws.stdout).unwrap();
     let run = smoke(&["--suite", file.to_str().unwrap()], &fleet.tenant_lines());
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.records().len(), 7);
+    assert_eq!(records(&run).len(), 7);
 
     // Without a name it prints the --suite file, once the file checks out.
     let path = file.to_str().unwrap();
@@ -173,14 +174,14 @@ fn the_workspace_server_suite_cleans_up_and_sends_tenant_headers() {
     let out = smoke(&["--suite", "workspace-server"], &format!("{bare}\n"));
     assert_eq!(out.code, 1);
     assert_eq!(failing(&out), every_check_of("saas", &checks));
-    let records = out.records();
+    let records = records(&out);
     let liveness = record(&records, "saas", "liveness");
     assert_eq!(
-        (liveness["status"].as_u64(), liveness["reason"].as_str()),
+        (liveness.status, liveness.reason.as_deref()),
         (Some(404), Some("status 404, expected 200"))
     );
     assert_eq!(
-        record(&records, "saas", "memory-commit")["reason"],
+        reason(&records, "saas", "memory-commit"),
         "not run: {workspace_id} was not captured (check workspaces failed)"
     );
 }
