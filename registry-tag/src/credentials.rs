@@ -14,6 +14,7 @@ use base64::engine::general_purpose::{
 };
 use base64::Engine as _;
 use common::ci::neutralize;
+use common::redact::scrub;
 use common::Secret;
 use serde::Deserialize;
 
@@ -28,6 +29,26 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// Registers the password's Basic form (`base64(user:password)`) for
+    /// redaction too: a server may echo the header back.
+    pub fn new(username: impl Into<String>, password: Secret, source: Source) -> Credential {
+        let username = username.into();
+        common::redact::register_basic(&username, &password);
+        Credential {
+            username,
+            password,
+            source,
+        }
+    }
+
+    fn anonymous() -> Credential {
+        Credential {
+            username: String::new(),
+            password: Secret::default(),
+            source: Source::Anonymous,
+        }
+    }
+
     /// `Basic base64(user:password)`.
     pub fn basic_header(&self) -> Secret {
         let raw = format!("{}:{}", self.username, self.password.expose());
@@ -144,22 +165,21 @@ impl Credentials {
     pub fn for_registry(&self, registry: &str) -> Result<Credential, CredentialError> {
         if let (Some(username), Some(password)) = (&self.registry_username, &self.registry_password)
         {
-            return Ok(Credential {
-                username: username.clone(),
-                password: password.clone(),
-                source: Source::RegistryEnv,
-            });
+            return Ok(Credential::new(
+                username.clone(),
+                password.clone(),
+                Source::RegistryEnv,
+            ));
         }
         if registry == "ghcr.io" {
             if let Some(token) = &self.github_token {
-                return Ok(Credential {
-                    username: self
-                        .github_actor
+                return Ok(Credential::new(
+                    self.github_actor
                         .clone()
                         .unwrap_or_else(|| "github-actions".into()),
-                    password: token.clone(),
-                    source: Source::GithubToken,
-                });
+                    token.clone(),
+                    Source::GithubToken,
+                ));
             }
         }
         if let Some(path) = &self.docker_config {
@@ -167,11 +187,7 @@ impl Credentials {
                 return Ok(found);
             }
         }
-        Ok(Credential {
-            username: String::new(),
-            password: Secret::default(),
-            source: Source::Anonymous,
-        })
+        Ok(Credential::anonymous())
     }
 }
 
@@ -222,9 +238,20 @@ fn from_docker_config(
             })
         }
     };
+    // serde's message may quote a value (an `auth` credential where an
+    // object was expected): say only where and what kind of mistake.
     let config: DockerConfig = serde_json::from_str(&text).map_err(|e| CredentialError {
         source_name: path.display().to_string(),
-        message: format!("not a valid docker config: {e}"),
+        message: format!(
+            "not a valid docker config: {} at line {} column {}",
+            match e.classify() {
+                serde_json::error::Category::Data => "a value of the wrong type",
+                serde_json::error::Category::Eof => "unexpected end of file",
+                _ => "not valid JSON",
+            },
+            e.line(),
+            e.column()
+        ),
     })?;
     let keys = config_keys(registry);
     let server = if registry == DOCKER_HUB {
@@ -286,11 +313,7 @@ fn from_docker_config(
         // An empty entry is what `docker login` leaves behind with a credsStore.
         _ => return Ok(None),
     };
-    Ok(Some(Credential {
-        username,
-        password,
-        source,
-    }))
+    Ok(Some(Credential::new(username, password, source)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,12 +361,12 @@ fn run_helper(
         if said.to_ascii_lowercase().contains("credentials not found") {
             return Ok(None);
         }
-        // The helper failed, so its output holds no secret worth hiding; still
-        // keep it short and on one line.
+        // A failing helper's output should hold no secret; scrub the known
+        // ones anyway, then keep it short and on one line.
         return Err(err(format!(
             "{program} get failed ({}): {}",
             out.status,
-            neutralize(said.trim(), 200)
+            neutralize(&scrub(said.trim()), 200)
         )));
     }
     let parsed: HelperOutput = serde_json::from_slice(&out.stdout).map_err(|_| {
@@ -356,11 +379,11 @@ fn run_helper(
             "identity tokens are not supported; store a username and password or token".into(),
         ));
     }
-    Ok(Some(Credential {
-        username: parsed.username,
-        password: parsed.secret,
+    Ok(Some(Credential::new(
+        parsed.username,
+        parsed.secret,
         source,
-    }))
+    )))
 }
 
 #[cfg(test)]

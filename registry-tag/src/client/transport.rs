@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::ci::neutralize;
 use common::http::{parse_retry_after, Backoff, Failure};
+use common::redact::scrub;
 use common::Secret;
 use ureq::http::{HeaderMap, Method, Response};
 
@@ -153,7 +154,9 @@ impl Reply {
     }
 
     /// A registry error body (`{"errors":[{"code","message"}]}`) or the
-    /// status and a short, neutralised excerpt of the body.
+    /// status and a short excerpt of the body: every known secret scrubbed
+    /// (a server may echo a token or Basic credential back) before it is
+    /// cut short and neutralised.
     pub fn describe(&self) -> String {
         #[derive(serde::Deserialize)]
         struct Errors {
@@ -171,7 +174,7 @@ impl Reply {
                 let parts: Vec<String> = parsed
                     .errors
                     .iter()
-                    .map(|e| neutralize(&format!("{} ({})", e.message, e.code), 200))
+                    .map(|e| neutralize(&scrub(&format!("{} ({})", e.message, e.code)), 200))
                     .collect();
                 return format!("HTTP {}: {}", self.status, parts.join("; "));
             }
@@ -180,7 +183,11 @@ impl Reply {
         if text.trim().is_empty() {
             format!("HTTP {}", self.status)
         } else {
-            format!("HTTP {}: {}", self.status, neutralize(text.trim(), 200))
+            format!(
+                "HTTP {}: {}",
+                self.status,
+                neutralize(&scrub(text.trim()), 200)
+            )
         }
     }
 

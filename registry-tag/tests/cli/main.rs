@@ -11,3 +11,4 @@ mod protocol;
 mod requests;
 mod resolve;
 mod retag;
+mod secrets;
