@@ -116,6 +116,7 @@ where
     C: clap::Parser,
     E: StdError + HasCode + 'static,
 {
+    crate::trace::set_tool(tool);
     match C::try_parse() {
         Ok(cli) => finish(tool, run(cli)),
         Err(error) => {

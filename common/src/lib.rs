@@ -4,6 +4,7 @@
 //! HTTP agent configuration with timeouts always set.
 
 pub mod ci;
+pub mod cli;
 pub mod duration;
 pub mod error;
 pub mod exit;
@@ -15,6 +16,7 @@ pub mod secret;
 pub mod sha;
 pub mod tenant;
 pub mod term;
+pub mod trace;
 
 pub use error::Error;
 pub use exit::{Code, HasCode};

@@ -19,9 +19,12 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One agent per process: keep-alive reuse, `User-Agent: tool/version`, a
 /// connect and an overall timeout on every request, status codes returned
 /// rather than raised (tools judge them), and no `Authorization` header
-/// carried across redirects.
+/// carried across redirects. Every exchange is traced at `-v`
+/// ([`crate::trace`]).
 pub fn agent(tool: &str, version: &str, timeout: Duration) -> ureq::Agent {
+    crate::trace::set_tool(tool);
     ureq::Agent::config_builder()
+        .middleware(crate::trace::middleware)
         .timeout_connect(Some(timeout.min(CONNECT_TIMEOUT)))
         .timeout_global(Some(timeout))
         .user_agent(format!("{tool}/{version}"))
