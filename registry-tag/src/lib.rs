@@ -31,7 +31,7 @@ mod request;
 mod run;
 
 pub use cli::{Cli, RegistryArgs};
-pub use client::{Access, Client, Options, RetryPolicy};
+pub use client::{Access, Client, Options, RetryPolicy, TagPages};
 pub use credentials::{Credential, Credentials, Source};
 pub use error::Error;
 pub use manifest::{

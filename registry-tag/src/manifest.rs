@@ -78,7 +78,7 @@ impl Manifest {
         index
             .manifests
             .into_iter()
-            .find(|m| m.platform.as_ref().is_none_or(|p| p.os != "unknown"))
+            .find(|m| !matches!(&m.platform, Some(p) if p.os == "unknown"))
             .map(|m| m.digest)
     }
 

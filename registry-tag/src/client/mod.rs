@@ -1,9 +1,11 @@
 //! The registry client, one per process: the registry operations (resolve,
 //! fetch, put, delete, list) on top of [`auth`] (ping, challenges, tokens
 //! per scope) and [`transport`] (one request, retried, its reply and error
-//! words). The operations never see a header other than their own.
+//! words), with [`tags`] for paged tag lists. The operations never see a
+//! header other than their own.
 
 mod auth;
+mod tags;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -15,6 +17,7 @@ use common::http::is_loopback_host;
 use ureq::http::Method;
 
 pub use auth::Access;
+pub use tags::TagPages;
 pub use transport::RetryPolicy;
 
 use crate::manifest::{
@@ -56,6 +59,7 @@ impl Default for Options {
 pub struct Client {
     transport: Transport,
     auth: Auth,
+    timeout: Duration,
 }
 
 impl Client {
@@ -64,7 +68,14 @@ impl Client {
         Client {
             transport: Transport::new(agent, options.retry, options.timeout),
             auth: Auth::new(credentials, options.insecure),
+            timeout: options.timeout,
         }
+    }
+
+    /// The limit on one HTTP request: a write given up on may still land
+    /// on the registry within about this long.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Masks every secret (credentials, tokens) with `::add-mask::` as soon as
@@ -216,51 +227,21 @@ impl Client {
         }
     }
 
-    /// Every tag of `image`, following `Link` pagination, in the registry's order.
+    /// The tags of `image` page by page, following `Link` pagination in
+    /// the registry's order: each page is fetched only when the iterator is
+    /// advanced, so a caller can print it before the next arrives and memory
+    /// stays at one page. At most 1000 pages.
+    pub fn tag_pages<'a>(&'a self, image: &'a Image) -> TagPages<'a> {
+        TagPages::new(self, image)
+    }
+
+    /// Every tag of `image` at once (see [`Client::tag_pages`]).
     pub fn list_tags(&self, image: &Image) -> Result<Vec<String>, Error> {
-        #[derive(serde::Deserialize)]
-        struct TagList {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
         let mut tags = Vec::new();
-        let mut path = "tags/list?n=1000".to_string();
-        for _page in 0..1000 {
-            let request = self
-                .request(Method::GET, image, &path, &image.name)
-                .limit(32 << 20);
-            let reply = self
-                .auth
-                .send(&self.transport, image, Access::Pull, request)?;
-            if reply.status == 404 {
-                return Err(Error::NotFound {
-                    what: "repository".into(),
-                    image: image.canonical(),
-                });
-            }
-            if reply.status != 200 {
-                return Err(reply.error(&image.registry, format!("list tags {}", image.name)));
-            }
-            let page: TagList =
-                serde_json::from_slice(&reply.body).map_err(|e| Error::Registry {
-                    registry: image.registry.clone(),
-                    context: format!("list tags of {}", image.name),
-                    detail: format!("the tag list is not valid JSON: {e}"),
-                })?;
-            tags.extend(page.tags.unwrap_or_default());
-            match reply
-                .header("link")
-                .and_then(|link| next_link(link, &image.repository))
-            {
-                Some(next) => path = next,
-                None => return Ok(tags),
-            }
+        for page in self.tag_pages(image) {
+            tags.extend(page?);
         }
-        Err(Error::Registry {
-            registry: image.registry.clone(),
-            context: format!("list tags of {}", image.name),
-            detail: "more than 1000 pages of tags".into(),
-        })
+        Ok(tags)
     }
 
     /// When the image at `digest` in `image` was built: the `created` field
@@ -401,21 +382,4 @@ fn api_base(registry: &str, insecure: bool) -> String {
         "https"
     };
     format!("{scheme}://{host}/v2/")
-}
-
-/// The path (relative to the repository) of `<url>; rel="next"` in a `Link`
-/// header. Only a link to the same repository's tag list on the same host is
-/// followed: an absolute one could send our `Authorization` elsewhere.
-fn next_link(link: &str, repository: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        if !params.contains("rel=\"next\"") {
-            return None;
-        }
-        let url = url.trim().trim_start_matches('<').trim_end_matches('>');
-        url.strip_prefix("/v2/")?
-            .strip_prefix(repository)?
-            .strip_prefix('/')
-            .map(str::to_string)
-    })
 }

@@ -1,6 +1,7 @@
 //! Client unit tests, with a raw-TCP server for what no real registry does
 //! on demand: dropping connections after reading the request.
 
+use super::tags::next_link;
 use super::*;
 
 #[test]
@@ -19,6 +20,10 @@ fn next_link_stays_in_the_repository() {
     );
     assert_eq!(
         next_link(r#"</v2/other/tags/list?last=x>; rel="next""#, "a/b"),
+        None
+    );
+    assert_eq!(
+        next_link(r#"</v2/a/b/manifests/x>; rel="next""#, "a/b"),
         None
     );
     assert_eq!(next_link(r#"</v2/a/b/tags/list>; rel="prev""#, "a/b"), None);
@@ -222,4 +227,33 @@ fn created_comes_from_the_config_or_the_first_platform_of_an_index() {
     assert_eq!(client.created(&image, &undated.digest).unwrap(), None);
     let missing = format!("sha256:{}", "0".repeat(64));
     assert!(client.created(&image, &missing).unwrap_err().is_not_found());
+}
+
+#[test]
+fn tag_pages_are_fetched_one_at_a_time() {
+    let (addr, _server) = raw_server(3, |line, _| {
+        let (body, link) = match line.split(' ').nth(1).unwrap_or_default() {
+            "/v2/" => ("{}", None),
+            "/v2/org/app/tags/list?n=1000" => (
+                r#"{"tags":["a","b"]}"#,
+                Some("</v2/org/app/tags/list?last=b&n=1000>; rel=\"next\""),
+            ),
+            "/v2/org/app/tags/list?last=b&n=1000" => (r#"{"tags":["c"]}"#, None),
+            _ => return Some("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".into()),
+        };
+        let link = link.map(|l| format!("Link: {l}\r\n")).unwrap_or_default();
+        Some(format!(
+            "HTTP/1.1 200 OK\r\n{link}Content-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    });
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let image = Image::parse(&format!("{addr}/org/app")).unwrap();
+    let mut pages = client.tag_pages(&image);
+    assert_eq!(pages.next().unwrap().unwrap(), ["a", "b"]);
+    assert_eq!(client.requests(), 2, "ping and the first page only");
+    assert_eq!(pages.next().unwrap().unwrap(), ["c"]);
+    assert!(pages.next().is_none());
+    assert_eq!(client.requests(), 3);
 }
