@@ -10,8 +10,12 @@ use clap::Parser;
 /// fails, the images already moved are put back and the tool exits 1, saying
 /// where every image's `latest` now points.
 ///
-/// Tag records go to stdout as JSON lines; the script's lines (→ image,
-/// OK image:latest → digest, === ROLLBACK COMPLETE ===) go to stderr.
+/// Output: `rollback-latest <sha>` prints the old script's lines on stdout,
+/// byte for byte (→ image, OK   image:latest → digest, a blank line,
+/// === ROLLBACK COMPLETE ===); with --json stdout carries tag records instead
+/// and those lines go to stderr. --list and --dry-run print a table when
+/// stdout is a terminal and JSON lines otherwise (or with --json); never both.
+/// Notes and failures always go to stderr.
 #[derive(Debug, Parser)]
 #[command(
     name = "rollback-latest",
@@ -37,12 +41,24 @@ ENVIRONMENT:
   NO_COLOR             no colour on stderr
 
 EXIT STATUS:
-  0  latest points at staging-<sha> on every image (moved, or already there);
-     --dry-run and --list: the plan or the list was printed
-  1  a staging-<sha> tag is missing, or the registry refused or failed; nothing
-     is left half-moved (the images already moved are restored)
-  2  bad arguments: a sha that is not 7-40 lowercase hex, a bad image name,
-     unreadable credentials. No request was made to any registry.
+  0  latest points at staging-<sha> on every image (moved, or already there),
+     and that was reported; --dry-run and --list: the plan or the list was printed
+  1  a staging-<sha> tag is missing, the registry refused or failed, or another
+     writer moved latest during the run; nothing is left half-moved (the images
+     already moved are restored). Also 1 when stdout was closed before the
+     output was written (stderr says what was done).
+  2  bad arguments: a sha that is not 7-40 hex characters, an extra argument,
+     a bad image name, unreadable credentials. No request was made to any registry.
+
+PINNED PROMOTE (promote exactly the manifests the gate tested):
+  rollback-latest --pin 4c1d56e > pinned.jsonl    when the gate starts
+  rollback-latest --pinned pinned.jsonl           after it passed
+  Each line of pinned.jsonl is a move request:
+  {\"image\":…,\"tag\":\"latest\",\"digest\":\"<staging-4c1d56e's digest>\",\"source\":\"staging-4c1d56e\",\"expect_current\":\"<latest's digest then>\"|null}
+  so a staging tag re-pushed in between cannot slip in, and a latest moved in
+  between (another promotion or rollback) is refused, not overwritten. The same
+  file works with registry-tag --atomic. Under GitHub Actions --pin also sets
+  the step output pinned (the file's lines).
 
 EXAMPLES:
   rollback-latest 4c1d56e
@@ -51,10 +67,10 @@ EXAMPLES:
   rollback-latest --image ghcr.io/acme/api 4c1d56e2f0a1b2c3d4e5f60718293a4b5c6d7e8f"
 )]
 pub struct Cli {
-    /// The build to point latest at: 7 to 40 lowercase hex characters of its
-    /// commit sha. Staging tags carry the short sha, so a longer sha selects
-    /// staging-<first 7>.
-    #[arg(value_name = "SHA", required_unless_present = "list")]
+    /// The build to point latest at: 7 to 40 hex characters of its commit sha,
+    /// in any case (staging tags use lowercase). Staging tags carry the short
+    /// sha, so a longer sha selects staging-<first 7>.
+    #[arg(value_name = "SHA", required_unless_present_any = ["list", "pin", "pinned"])]
     pub sha: Option<String>,
 
     /// An image to move (repeatable); replaces ROLLBACK_IMAGES and the defaults.
@@ -69,13 +85,32 @@ pub struct Cli {
     #[arg(long, value_name = "TAG", default_value = "latest")]
     pub tag: String,
 
-    /// Show each image's current and target digest; change nothing.
+    /// Show each image's current and target digest; change nothing (a table on
+    /// a terminal, records on a pipe).
     #[arg(long)]
     pub dry_run: bool,
 
-    /// List each image's staging tags with digests, marking the one latest points at.
-    #[arg(long, conflicts_with_all = ["sha", "dry_run"])]
+    /// List each image's staging tags with digests, marking the one latest
+    /// points at (a table on a terminal, records on a pipe).
+    #[arg(long, conflicts_with_all = ["sha", "dry_run", "pin", "pinned"])]
     pub list: bool,
+
+    /// Change nothing; print, per image, the move request that would point
+    /// latest at the exact manifest staging-<SHA> is now, expecting latest
+    /// where it is now. Save it (a job output or artifact) for --pinned.
+    #[arg(long, value_name = "SHA", conflicts_with_all = ["sha", "pinned", "dry_run"])]
+    pub pin: Option<String>,
+
+    /// Apply a file written by --pin: every latest to its pinned digest, all
+    /// or nothing; refused (exit 1, nothing changed) if any latest moved since
+    /// the pin. Images come from the file. With --dry-run, show the plan.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sha", "images", "from_tag"])]
+    pub pinned: Option<std::path::PathBuf>,
+
+    /// Print tag records (JSON lines) on stdout instead of the script's lines
+    /// or a table; people's lines then go to stderr.
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub registry: registry_tag::RegistryArgs,

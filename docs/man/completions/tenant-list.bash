@@ -23,7 +23,7 @@ _tenant__list() {
 
     case "${cmd}" in
         tenant__list)
-            opts="-f -m -h -V --file --match --shard --insecure --show-tokens --help --version"
+            opts="-f -m -v -h -V --file --match --shard --insecure --show-tokens --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -5,5 +5,6 @@ mod support;
 
 mod images;
 mod inspect;
+mod pipes;
 mod rollback;
 mod shas;

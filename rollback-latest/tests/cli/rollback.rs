@@ -7,9 +7,27 @@ use testkit::{Output, Sandbox};
 use crate::support::*;
 
 #[test]
-fn rollback_moves_latest_of_both_images() {
+fn the_drop_in_prints_the_scripts_lines_on_stdout_byte_for_byte() {
     let fleet = Fleet::new(true);
     let out = fleet.run(&[SHA], &[]);
+    assert_code(&out, 0);
+    assert_eq!(fleet.latest(), fleet.new_latest());
+    let (p, t) = (fleet.image(PLATFORM), fleet.image(TENANT));
+    let [new_p, new_t] = &fleet.new;
+    assert_eq!(
+        out.stdout,
+        format!(
+            "→ {p}\n  OK   {p}:latest → {new_p}\n→ {t}\n  OK   {t}:latest → {new_t}\n\n=== ROLLBACK COMPLETE ===\n"
+        )
+    );
+    // What the script never printed goes to stderr: where each tag was.
+    assert_has(&out.stderr, &format!("{p}:latest was {}", fleet.old[0]));
+}
+
+#[test]
+fn json_puts_records_on_stdout_and_the_lines_on_stderr() {
+    let fleet = Fleet::new(true);
+    let out = fleet.run(&["--json", SHA], &[]);
     assert_code(&out, 0);
     let [new_p, new_t] = fleet.new.clone();
     assert_eq!(fleet.latest(), fleet.new_latest());
@@ -24,15 +42,24 @@ fn rollback_moves_latest_of_both_images() {
     assert!(p.changed);
     assert_eq!(by_image(&records, &fleet.image(TENANT)).digest, new_t);
 
-    // The old script's lines, on stderr.
     for line in [
-        format!("→ {}", fleet.image(PLATFORM)),
-        format!("  OK   {}:latest → {new_p}", fleet.image(PLATFORM)),
-        format!("  OK   {}:latest → {new_t}", fleet.image(TENANT)),
-        "=== ROLLBACK COMPLETE ===".to_string(),
+        format!("→ {}\n", fleet.image(PLATFORM)),
+        format!("  OK   {}:latest → {new_p}\n", fleet.image(PLATFORM)),
+        format!("  OK   {}:latest → {new_t}\n", fleet.image(TENANT)),
+        "\n=== ROLLBACK COMPLETE ===\n".to_string(),
     ] {
         assert_has(&out.stderr, &line);
     }
+}
+
+#[test]
+fn an_extra_argument_is_refused_before_anything_moves() {
+    let fleet = Fleet::new(true);
+    let out = fleet.run(&[SHA, "extra"], &[]);
+    assert_code(&out, 2);
+    assert_has(&out.stderr, "unexpected argument 'extra'");
+    assert_eq!(fleet.proxy.count(), 0);
+    assert_eq!(fleet.latest(), fleet.old_latest());
 }
 
 #[test]
@@ -63,7 +90,7 @@ fn a_failed_second_move_restores_the_first() {
         1,
         500,
     ));
-    let out = fleet.run(&[SHA], &[]);
+    let out = fleet.run(&["--json", SHA], &[]);
     assert_code(&out, 1);
     assert_eq!(
         fleet.latest(),
@@ -94,7 +121,7 @@ fn already_at_the_target_is_success_without_writing() {
     let fleet = Fleet::new(true);
     assert_code(&fleet.run(&[SHA], &[]), 0);
     let puts = fleet.puts();
-    let out = fleet.run(&[SHA], &[]);
+    let out = fleet.run(&["--json", SHA], &[]);
     assert_code(&out, 0);
     assert_eq!(fleet.puts(), puts, "no PUT when latest is already there");
     assert_has(&out.stderr, "nothing to do");

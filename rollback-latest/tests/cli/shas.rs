@@ -27,7 +27,6 @@ fn invalid_shas_are_usage_errors_before_any_request() {
     for bad in [
         "latest",
         "staging-abc1234",
-        "4C1D56E",
         "",
         "4c1d56",
         forty_one.as_str(),
@@ -42,13 +41,26 @@ fn invalid_shas_are_usage_errors_before_any_request() {
             out.stderr
         );
         assert!(
-            out.stderr.contains("like 4c1d56e")
-                || out.stderr.contains("lowercase")
-                || out.stderr.contains("staging- is added"),
+            out.stderr.contains("like 4c1d56e") || out.stderr.contains("staging- is added"),
             "{bad:?} should show the expected form: {}",
             out.stderr
         );
     }
     assert_eq!(fleet.proxy.count(), 0, "no request for a bad sha");
     assert_eq!(fleet.latest(), fleet.old_latest());
+}
+
+#[test]
+fn an_uppercase_sha_is_read_as_the_lowercase_staging_tag() {
+    let fleet = Fleet::new(true);
+    let out = fleet.run(&["--json", &FULL_SHA.to_uppercase()], &[]);
+    assert_code(&out, 0);
+    assert_eq!(fleet.latest(), fleet.new_latest());
+    let records = tags(&out);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.source.as_deref() == Some(&*format!("staging-{SHA}"))),
+        "{records:#?}"
+    );
 }

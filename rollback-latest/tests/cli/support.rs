@@ -165,3 +165,29 @@ impl Fleet {
         self.pusher.push(repo, tag, Kind::Oci, seed).digest
     }
 }
+
+/// Runs the tool with stdout already closed by its reader (as in
+/// `rollback-latest … | true` once `true` has gone): the first write fails
+/// with a broken pipe, deterministically.
+pub fn run_with_closed_stdout(fleet: &Fleet, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::new(BIN);
+    let mut cmd = fleet.cmd(&sandbox, args);
+    cmd.envs(extra_env.iter().copied());
+    let (writer, reader) = UnixStream::pair().expect("a socket pair");
+    drop(reader);
+    let child = cmd
+        .stdout(Stdio::from(OwnedFd::from(writer)))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the tool under test");
+    let out = child.wait_with_output().expect("wait for the tool");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
