@@ -5,9 +5,10 @@ use crate::trace;
 /// `-v/--verbose`, counted: `#[command(flatten)] verbosity: Verbosity`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
 pub struct Verbosity {
-    /// Trace each HTTP request on stderr (method, URL, status, time, bytes,
-    /// retry); -vv adds headers and a body excerpt. Secrets show as ***.
-    /// RUNNER_DEBUG=1 under GitHub Actions counts as -v.
+    /// Trace on stderr what the tool does: each HTTP request (method, URL,
+    /// status, time, bytes, retry) and other steps; -vv adds headers and a
+    /// body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub
+    /// Actions counts as -v.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

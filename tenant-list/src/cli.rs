@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Parser;
+use common::cli::Verbosity;
 
 /// Emit the canary tenant fleet as JSON lines.
 ///
@@ -22,14 +23,28 @@ use clap::Parser;
 ENVIRONMENT:
   CANARY_TENANT_URLS   tenant base URLs (https; plain http only for loopback or with --insecure)
   CANARY_ADMIN_TOKENS  one admin token per URL, in the same order
-  GITHUB_ACTIONS       when \"true\", every token is masked (::add-mask::) before any other output
+  GITHUB_ACTIONS       when \"true\", every token is masked (::add-mask::) before any other
+                       output, and an error also becomes an ::error annotation
+  GITHUB_STEP_SUMMARY  an error adds one line to the step summary
+  GITHUB_OUTPUT        the step output `count` (tenants written) is appended
+  RUNNER_DEBUG         \"1\" under GitHub Actions acts as -v
+
+OUTPUT:
+  One tenant record per line, tokens included, for the next tool in the pipe.
+  On a terminal tokens are shown as *** unless --show-tokens. Tokens never
+  appear on stderr, in annotations or in the summary.
 
 EXIT STATUS:
-  0  the fleet was written
+  0  the whole fleet was written
+  1  stdout was closed before every tenant was written (`tenant-list | head -1`):
+     the tenants not written were not delivered, so it is not success; stderr
+     says how many were left
   2  usage or input error: variables missing or of different lengths, no tenants,
-     a bad or duplicate URL, plain http to a non-loopback host, a malformed
-     --file line (named as FILE:LINE), or no tenant left after --match/--shard.
-     Nothing is written to stdout.
+     a bad or duplicate URL, a URL with credentials in it (never repeated), a
+     port outside 1-65535, an empty token or one with a line break or control
+     character, plain http to a non-loopback host, a malformed --file line
+     (named as FILE:LINE; variable entries as CANARY_TENANT_URLS entry N), or
+     no tenant left after --match/--shard. Nothing is written to stdout.
 
 EXAMPLES:
   tenant-list | canary-wait --sha 4c1d56e | canary-smoke
@@ -57,6 +72,9 @@ pub struct Cli {
     /// Print real tokens even when stdout is a terminal (they are shown as *** there by default).
     #[arg(long)]
     pub show_tokens: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 /// `I/N`: the I-th of N shards, 1 ≤ I ≤ N.

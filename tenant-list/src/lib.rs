@@ -4,8 +4,8 @@ mod cli;
 
 use common::ci::GithubActions;
 use common::jsonl::{self, RecordWriter, Records};
-use common::tenant::{self, Origin, Tenant, TOKENS_VAR, URLS_VAR};
-use common::{Code, HasCode};
+use common::tenant::{self, Admission, Origin, Tenant, TOKENS_VAR, URLS_VAR};
+use common::{exit, trace, Code, HasCode};
 
 pub use cli::{Cli, Shard};
 
@@ -24,9 +24,11 @@ impl HasCode for Error {
 }
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
+    cli.verbosity.init();
     let ci = GithubActions::from_env();
-    let (mut tenants, source_name, origins) = load(&cli, &ci)?;
-    tenant::validate_fleet(&mut tenants, &source_name, &origins, cli.insecure)?;
+    let mut admission = Admission::new(cli.insecure);
+    let (mut tenants, source_name) = load(&cli, &mut admission)?;
+    trace::step(&format!("{} tenant(s) from {source_name}", tenants.len()));
 
     if let Some(pattern) = &cli.pattern {
         tenants.retain(|t| matches(pattern, t));
@@ -35,6 +37,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
                 "no tenant in {source_name} matches --match {pattern:?}"
             )));
         }
+        trace::step(&format!("{} tenant(s) match {pattern:?}", tenants.len()));
     }
     if let Some(shard) = cli.shard {
         let total = tenants.len();
@@ -49,43 +52,75 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
                 shard.index, shard.count
             )));
         }
+        trace::step(&format!(
+            "shard {}/{}: {} of {total} tenant(s)",
+            shard.index,
+            shard.count,
+            tenants.len()
+        ));
     }
 
     let mut out = RecordWriter::stdout().show_tokens(cli.show_tokens);
-    for tenant in &tenants {
-        out.write_tenant(tenant)?;
+    for (written, tenant) in tenants.iter().enumerate() {
+        match out.write_tenant(tenant) {
+            Ok(()) => {}
+            // The reader went away: the tenants not yet written were not
+            // delivered, so this is not success (see EXIT STATUS).
+            Err(e) if e.is_broken_pipe() => {
+                let undone = format!(
+                    "{} of {} tenant(s) not written",
+                    tenants.len() - written,
+                    tenants.len()
+                );
+                return Ok(exit::stdout_closed(TOOL, Some(&undone), Code::Ok));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
+    ci.set_output("count", &tenants.len().to_string())?;
     Ok(Code::Ok)
 }
+
+/// The name in messages.
+pub const TOOL: &str = "tenant-list";
 
 fn usage(message: String) -> Error {
     Error::Common(common::Error::Usage(message))
 }
 
-/// Reads the fleet and masks each token under GitHub Actions as soon as it is
-/// known, before any other output (including a later line's error).
-fn load(cli: &Cli, ci: &GithubActions) -> Result<(Vec<Tenant>, String, Vec<Origin>), Error> {
-    match &cli.file {
+/// Reads the whole fleet through one [`Admission`]: every token is masked
+/// under GitHub Actions as soon as it is known, before any other output
+/// (including a later line's error); errors name `FILE:LINE` or
+/// `CANARY_TENANT_URLS entry N`. Nothing is written before all is read.
+fn load(cli: &Cli, admission: &mut Admission) -> Result<(Vec<Tenant>, String), Error> {
+    let (tenants, source_name) = match &cli.file {
         None => {
             let tenants = tenant::from_env()?;
-            tenants.iter().for_each(|t| ci.mask(&t.token));
-            let origins = tenant::env_origins(tenants.len());
-            Ok((tenants, format!("{URLS_VAR}/{TOKENS_VAR}"), origins))
+            tenants.iter().for_each(|t| admission.mask(&t.token));
+            let mut admitted = Vec::with_capacity(tenants.len());
+            for (i, tenant) in tenants.into_iter().enumerate() {
+                let origin = Origin::Entry(i + 1).describe(URLS_VAR);
+                admitted.push(admission.admit(tenant, &origin).map_err(usage)?);
+            }
+            (admitted, format!("{URLS_VAR}/{TOKENS_VAR}"))
         }
         Some(path) => {
             let (reader, source_name) = jsonl::open(Some(path))?;
             let mut records = Records::<_, Tenant>::new(reader, source_name.clone());
-            let mut tenants = Vec::new();
-            let mut origins = Vec::new();
+            let mut admitted = Vec::new();
             while let Some(record) = records.next() {
-                let tenant = record?;
-                ci.mask(&tenant.token);
-                origins.push(Origin::Line(records.line()));
-                tenants.push(tenant);
+                let origin = Origin::Line(records.line()).describe(&source_name);
+                admitted.push(admission.admit(record?, &origin).map_err(usage)?);
             }
-            Ok((tenants, source_name, origins))
+            (admitted, source_name)
         }
+    };
+    if tenants.is_empty() {
+        return Err(usage(format!(
+            "no tenants in {source_name}: there is nothing to check"
+        )));
     }
+    Ok((tenants, source_name))
 }
 
 fn matches(pattern: &str, tenant: &Tenant) -> bool {

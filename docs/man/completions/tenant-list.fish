@@ -3,6 +3,6 @@ complete -c tenant-list -s m -l match -d 'Keep only tenants whose name or URL ma
 complete -c tenant-list -l shard -d 'Emit only shard I of N (1-based): tenants are dealt round-robin in input order, so the N shards together hold every tenant exactly once' -r
 complete -c tenant-list -l insecure -d 'Allow plain http to non-loopback hosts'
 complete -c tenant-list -l show-tokens -d 'Print real tokens even when stdout is a terminal (they are shown as *** there by default)'
-complete -c tenant-list -s v -l verbose -d 'Trace each HTTP request on stderr (method, URL, status, time, bytes, retry); -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
+complete -c tenant-list -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c tenant-list -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tenant-list -s V -l version -d 'Print version'
