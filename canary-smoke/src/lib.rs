@@ -33,7 +33,7 @@ pub use suite::Suite;
 use input::Input;
 use junit::Junit;
 use report::{Layout, Reporter};
-use request::Requester;
+use request::{InFlight, Requester};
 use tenant_run::Runner;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         retries: cli.retries,
         max_body: cli.max_body,
         deadline,
+        in_flight: InFlight::new(usize::from(cli.jobs)),
     };
     let runner = Runner {
         suite: &suite,
@@ -129,21 +130,23 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         .is_some_and(|e| common::exit::is_broken_pipe(e));
     if closed && broken_pipe {
         // Nobody reads the records any more: stop, and say what was left.
-        let rest = if input.exhausted {
-            ""
-        } else {
-            "; the rest of the input was not read"
+        let undone = match (unchecked, input.exhausted && input.error.is_none()) {
+            (0, true) => None,
+            (n, true) => Some(format!("{n} tenant(s) left unchecked")),
+            (n, false) => Some(format!(
+                "{n} tenant(s) left unchecked, and the rest of the input was not read"
+            )),
         };
-        common::term::note(
-            "canary-smoke",
-            &format!("stdout closed: {unchecked} tenant(s) left unchecked{rest}"),
-        );
-        let all_done = unchecked == 0 && input.exhausted && input.error.is_none();
-        return Ok(if all_done && totals.checks_failed == 0 {
+        let code = if totals.checks_failed == 0 {
             Code::Ok
         } else {
             Code::Failed
-        });
+        };
+        return Ok(common::exit::stdout_closed(
+            "canary-smoke",
+            undone.as_deref(),
+            code,
+        ));
     }
     if let Some(error) = input.error {
         // Results of tenants before a bad line stand, with their totals;

@@ -8,10 +8,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use common::ci::{markdown_cell as markdown_text, neutralize, GithubActions};
-fn code_span(s: &str) -> String {
-    format!("`{s}`")
-}
+use common::ci::{code_span, markdown_text, neutralize, GithubActions};
 use common::jsonl::RecordWriter;
 use common::redact::scrub;
 use common::term::Style;
@@ -128,9 +125,20 @@ impl Reporter {
             Layout::Records => self.tenant_lines(&tenant),
             Layout::Script => self.script_text(&tenant, seq),
         }
-        // Checks not sent follow from the failure that stopped them: one
-        // annotation for that is enough.
-        for check in tenant.checks.iter().filter(|c| !c.ok && c.sent) {
+        // Checks not sent follow from the failure that stopped them, and
+        // checks sent at once to a tenant that does not answer fail alike:
+        // one annotation for that is enough.
+        let mut unanswered = false;
+        let annotated = tenant
+            .checks
+            .iter()
+            .filter(|c| !c.ok && c.sent)
+            .filter(|c| {
+                let repeat = c.status.is_none() && unanswered;
+                unanswered |= c.status.is_none();
+                !repeat
+            });
+        for check in annotated {
             self.ci.error(
                 &format!("canary-smoke: {}", tenant.name),
                 &format!(
@@ -371,8 +379,10 @@ fn outputs(ci: &GithubActions, totals: &Totals) -> Result<(), common::Error> {
     } else {
         "failed"
     };
-    let _ = (ci, failed_tenants, verdict);
-    Ok(())
+    ci.set_output("passed", &totals.tenants_passed.to_string())?;
+    ci.set_output("failed", &totals.tenants_failed.to_string())?;
+    ci.set_output("failed_tenants", &failed_tenants)?;
+    ci.set_output("verdict", verdict)
 }
 
 /// The Markdown step summary: the verdict first, then the counts and a

@@ -50,6 +50,9 @@ pub struct Check {
     /// How the check is described in the drop-in text (`canary-smoke.sh`'s
     /// wording for the default suite); the name when absent.
     pub description: Option<String>,
+    /// Indices of the earlier checks this one waits for (see
+    /// [`dependencies`]); the others run at the same time.
+    pub waits_for: Vec<usize>,
     /// The suite line it came from.
     pub line: u64,
 }
@@ -95,6 +98,16 @@ struct CheckLine {
     max_body: Option<u64>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    after: Option<After>,
+}
+
+/// `"after": "name"` or `"after": ["a", "b"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum After {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,7 +175,25 @@ impl Suite {
                 message,
             };
             let parsed: CheckLine = common::jsonl::parse_record(trimmed).map_err(error)?;
-            let check = check_line(parsed, line, &known).map_err(error)?;
+            let after = match &parsed.after {
+                None => Vec::new(),
+                Some(After::One(name)) => vec![name.clone()],
+                Some(After::Many(names)) => names.clone(),
+            };
+            let mut check = check_line(parsed, line, &known).map_err(error)?;
+            for name in after {
+                let Some(index) = checks.iter().position(|c| c.name == name) else {
+                    return Err(error(format!(
+                        "check {} runs after {name:?}, which is not an earlier check",
+                        check.name
+                    )));
+                };
+                check.waits_for.push(index);
+            }
+            let derived = dependencies(&checks, &check);
+            check.waits_for.extend(derived);
+            check.waits_for.sort_unstable();
+            check.waits_for.dedup();
             if let Some(first) = checks.iter().find(|c| c.name == check.name) {
                 return Err(error(format!(
                     "check name {:?} is already used on line {}",
@@ -283,6 +314,7 @@ fn check_line(line: CheckLine, number: u64, known: &BTreeSet<String>) -> Result<
         capture: line.capture.into_iter().collect(),
         max_body: line.max_body,
         description: line.description,
+        waits_for: Vec::new(),
         line: number,
     })
 }
@@ -379,7 +411,56 @@ fn percent_encode(value: &str, out: &mut String) {
     out.extend(utf8_percent_encode(value, COMPONENT));
 }
 
+/// The earlier checks `check` must wait for, derived from what each sends
+/// and captures. Placeholders other than `{tenant}` stand for state on the
+/// tenant: a check *writes* one it captures, or sends in a request that is
+/// not a GET or HEAD (a POST of `{probe}` writes the probe); it *reads* one
+/// it sends in a GET or HEAD, or expects in the body. Two checks touching
+/// the same placeholder, at least one of them writing it, run in suite
+/// order: so a search for the probe waits for the commit of the probe, a
+/// check using `{workspace_id}` waits for the check that captures it, and
+/// a DELETE of the probe waits for the search that reads it. Everything
+/// else may run at once; `after` forces more order where a suite needs it.
+pub fn dependencies(earlier: &[Check], check: &Check) -> Vec<usize> {
+    let (reads, writes) = check.touches();
+    earlier
+        .iter()
+        .enumerate()
+        .filter(|(_, other)| {
+            let (other_reads, other_writes) = other.touches();
+            writes
+                .iter()
+                .any(|p| other_reads.contains(p) || other_writes.contains(p))
+                || reads.iter().any(|p| other_writes.contains(p))
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
 impl Check {
+    /// The placeholders this check reads and writes (see [`dependencies`]).
+    fn touches(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut sent = placeholders(&self.path);
+        if let Some(body) = &self.body {
+            each_string(body, &mut |s| sent.extend(placeholders(s)));
+        }
+        let mut expected = Vec::new();
+        if let Some(pattern) = &self.expect.matches {
+            each_string(pattern, &mut |s| expected.extend(placeholders(s)));
+        }
+        let state = |p: &String| p != "tenant";
+        let reading = matches!(self.method.as_str(), "GET" | "HEAD");
+        let mut reads: BTreeSet<String> = expected.into_iter().filter(state).collect();
+        let mut writes: BTreeSet<String> =
+            self.capture.iter().map(|(name, _)| name.clone()).collect();
+        if reading {
+            reads.extend(sent.into_iter().filter(state));
+        } else {
+            writes.extend(sent.into_iter().filter(state));
+        }
+        (reads, writes)
+    }
+
     /// The placeholders this check needs that `vars` does not hold.
     pub fn missing(&self, vars: &BTreeMap<String, String>) -> Vec<String> {
         let mut used = placeholders(&self.path);
@@ -484,6 +565,79 @@ mod tests {
         assert_eq!(
             error_of("# only a comment\n"),
             "suite s.jsonl has no checks: give one JSON object per line"
+        );
+    }
+
+    fn waits(suite: &Suite) -> Vec<(&str, Vec<&str>)> {
+        suite
+            .checks
+            .iter()
+            .map(|c| {
+                let names = c.waits_for.iter().map(|&i| suite.checks[i].name.as_str());
+                (c.name.as_str(), names.collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_suite_runs_in_two_rounds() {
+        let suite = Suite::built_in("default").unwrap();
+        assert_eq!(
+            waits(&suite),
+            [
+                ("liveness", vec![]),
+                ("workspaces", vec![]),
+                ("memory-commit", vec![]),
+                ("memory-search", vec!["memory-commit"]),
+                ("events", vec![]),
+                ("auth-required", vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_workspace_server_suite_orders_its_probe_and_cleanup() {
+        let suite = Suite::built_in("workspace-server").unwrap();
+        assert_eq!(
+            waits(&suite),
+            [
+                ("liveness", vec![]),
+                ("workspaces", vec![]),
+                ("events", vec![]),
+                ("memory-commit", vec!["workspaces"]),
+                ("memory-search", vec!["workspaces", "memory-commit"]),
+                (
+                    "memory-delete",
+                    vec!["workspaces", "memory-commit", "memory-search"]
+                ),
+                ("auth-required", vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_run_together_writes_wait_and_after_forces_order() {
+        let text = r#"{"name":"a","path":"/a/{probe}"}
+{"name":"b","path":"/b?q={probe}&t={tenant}"}
+{"name":"c","method":"PUT","path":"/c","body":{"t":"{tenant}"}}
+{"name":"d","path":"/d","after":["c","a"]}
+{"name":"e","method":"DELETE","path":"/e/{probe}"}
+{"name":"f","path":"/f","expect":{"match":{"p":"{probe}"}}}"#;
+        let suite = Suite::parse(text, "s").unwrap();
+        assert_eq!(
+            waits(&suite),
+            [
+                ("a", vec![]),
+                ("b", vec![]),
+                ("c", vec![]),
+                ("d", vec!["a", "c"]),
+                ("e", vec!["a", "b"]),
+                ("f", vec!["e"]),
+            ]
+        );
+        assert_eq!(
+            error_of(r#"{"name":"a","path":"/a","after":"b"}"#),
+            "s.jsonl:1: check a runs after \"b\", which is not an earlier check"
         );
     }
 

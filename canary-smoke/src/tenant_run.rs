@@ -1,9 +1,14 @@
-//! One tenant's run: the suite's checks against one tenant, each record
-//! written as soon as it is judged.
+//! One tenant's run: the suite's checks against one tenant, each started
+//! as soon as the checks it waits for are done (see
+//! [`crate::suite::dependencies`]), each record written as soon as it and
+//! every earlier check of the suite are judged, so records keep suite order.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::thread;
 
 use common::ci::neutralize;
+use common::redact::scrub;
 use common::Tenant;
 use serde_json::{Map, Value};
 
@@ -38,14 +43,7 @@ impl Runner<'_> {
             self.reporter.record(&record);
             run.records.push(record);
         } else {
-            for check in &self.suite.checks {
-                if self.reporter.is_closed() {
-                    break;
-                }
-                let record = run.check(check);
-                self.reporter.record(&record);
-                run.records.push(record);
-            }
+            run.all_checks();
         }
         TenantResult {
             name: run.name,
@@ -78,8 +76,7 @@ fn never_ready(tenant: &Tenant) -> Option<String> {
     Some(why)
 }
 
-/// The state of one tenant's run: placeholder values so far, and why later
-/// checks cannot be sent.
+/// One tenant's run: the tenant, and what its records say about it.
 #[derive(Debug)]
 pub struct TenantRun<'a> {
     runner: &'a Runner<'a>,
@@ -87,13 +84,33 @@ pub struct TenantRun<'a> {
     name: String,
     /// The tenant record's own extra fields, echoed into every record.
     fields: Map<String, Value>,
+    /// The first placeholder values (`{probe}`, `{tenant}`).
+    vars: BTreeMap<String, String>,
+    /// The records written so far, in suite order.
+    records: Vec<CheckRecord>,
+}
+
+/// How far a tenant's run has come: placeholder values so far, and why
+/// checks not yet started cannot be sent.
+#[derive(Debug)]
+struct Progress {
     vars: BTreeMap<String, String>,
     /// Set once a request got no answer: the rest are not sent.
     unreachable: Option<String>,
     /// Placeholder → the failed check that should have captured it.
     uncaptured: BTreeMap<String, String>,
-    records: Vec<CheckRecord>,
 }
+
+/// How a check starts: sent with these placeholder values, or settled at
+/// once without sending.
+#[derive(Debug)]
+enum Start {
+    Send(CheckRecord, BTreeMap<String, String>),
+    NotRun(CheckRecord),
+}
+
+/// A check's outcome, from the thread that sent it.
+type Done = (usize, CheckRecord, Vec<(String, String)>);
 
 impl<'a> TenantRun<'a> {
     fn new(runner: &'a Runner<'a>, tenant: &'a Tenant, seq: u64) -> TenantRun<'a> {
@@ -113,8 +130,6 @@ impl<'a> TenantRun<'a> {
             name,
             fields,
             vars,
-            unreachable: None,
-            uncaptured: BTreeMap::new(),
             records: Vec::with_capacity(runner.suite.checks.len()),
         }
     }
@@ -140,58 +155,148 @@ impl<'a> TenantRun<'a> {
         }
     }
 
-    /// Runs one check. Once a request gets no answer (refused, timed out),
-    /// the tenant's remaining checks fail without being sent, so an
-    /// unreachable tenant fails within about one request timeout. A check
-    /// that needs a value an earlier check failed to capture is failed
-    /// without sending it.
-    fn check(&mut self, check: &Check) -> CheckRecord {
-        let clean = |text: &str| neutralize(text, EXCERPT_CHARS);
-        let mut record = self.record(&check.name, describe(check, &self.vars));
+    /// Runs every check: each one whose checks to wait for are done starts
+    /// at once, on a thread of its own holding one of the run's in-flight
+    /// permits; records go out in suite order.
+    fn all_checks(&mut self) {
+        let checks = &self.runner.suite.checks;
+        let mut started = vec![false; checks.len()];
+        let mut done: Vec<Option<CheckRecord>> = vec![None; checks.len()];
+        let (finished, results) = mpsc::channel::<Done>();
+        let mut progress = Progress {
+            vars: self.vars.clone(),
+            unreachable: None,
+            uncaptured: BTreeMap::new(),
+        };
+        let mut records = Vec::with_capacity(checks.len());
+        let this = &*self;
+        thread::scope(|scope| {
+            let mut running = 0;
+            loop {
+                // Start (or settle without sending) every check that is ready.
+                for (index, check) in checks.iter().enumerate() {
+                    let ready = check.waits_for.iter().all(|&d| done[d].is_some());
+                    if started[index] || !ready {
+                        continue;
+                    }
+                    started[index] = true;
+                    match this.prepare(&progress, check) {
+                        Start::NotRun(record) => {
+                            progress.settle(check, &record, Vec::new());
+                            done[index] = Some(record);
+                        }
+                        Start::Send(record, vars) => {
+                            let permit = this.runner.requester.in_flight.acquire();
+                            let finished = finished.clone();
+                            running += 1;
+                            scope.spawn(move || {
+                                let (record, captured) = this.send(check, record, &vars);
+                                drop(permit);
+                                let _ = finished.send((index, record, captured));
+                            });
+                        }
+                    }
+                }
+                // Write the records that are next in suite order.
+                while let Some(Some(record)) = done.get(records.len()) {
+                    this.runner.reporter.record(record);
+                    records.push(record.clone());
+                }
+                if running == 0 {
+                    break;
+                }
+                let Ok((index, record, captured)) = results.recv() else {
+                    break;
+                };
+                running -= 1;
+                progress.settle(&checks[index], &record, captured);
+                done[index] = Some(record);
+            }
+        });
+        self.records = records;
+    }
+
+    /// The record of a check that is not sent, or the record to fill in and
+    /// the placeholder values to send it with. Once a request got no answer
+    /// (refused, timed out) the tenant's checks not yet started fail without
+    /// being sent, so an unreachable tenant fails within about one request
+    /// timeout; a check needing a value an earlier check failed to capture,
+    /// or starting after the run's deadline or a closed stdout, is not sent.
+    fn prepare(&self, progress: &Progress, check: &Check) -> Start {
+        let expected = scrub(&describe(check, &progress.vars)).into_owned();
+        let mut record = self.record(&check.name, expected);
         if let Some(description) = &check.description {
             record.description = description.clone();
         }
-        let missing = check.missing(&self.vars);
-        if let Some(why) = &self.unreachable {
-            record.got = "not run".into();
-            record.reason = Some(format!("not run: {why}"));
+        let not_run = if let Some(why) = &progress.unreachable {
+            Some(format!("not run: {why}"))
         } else if self.runner.requester.past_deadline() {
-            record.got = "not run".into();
-            record.reason = Some("not run: the run's --timeout deadline passed".into());
-        } else if let Some(placeholder) = missing.first() {
-            let by = self
-                .uncaptured
-                .get(placeholder)
-                .map_or("an earlier check", String::as_str);
-            record.got = "not run".into();
-            record.reason = Some(format!(
-                "not run: {{{placeholder}}} was not captured ({by} failed)"
-            ));
+            Some("not run: the run's --timeout deadline passed".into())
+        } else if self.runner.reporter.is_closed() {
+            Some("not run: stdout was closed".into())
         } else {
-            record.sent = true;
-            let requester = self.runner.requester;
-            match requester.send(self.tenant, check, &self.vars) {
-                Err(failure) => {
-                    record.ms = failure.ms;
-                    record.got = clean(&failure.message);
-                    record.reason = Some(record.got.clone());
-                    self.unreachable = Some(format!("{} got no answer", check.name));
-                }
-                Ok(exchange) => {
-                    let verdict = judge(check, &self.vars, &exchange);
-                    record.status = Some(exchange.status);
-                    record.ms = exchange.ms;
-                    record.got = clean(&exchange.body);
-                    record.ok = verdict.failure.is_none();
-                    record.reason = verdict.failure.map(|r| clean(&r));
-                    self.vars.extend(verdict.captured);
-                }
+            check.missing(&progress.vars).first().map(|placeholder| {
+                let by = progress
+                    .uncaptured
+                    .get(placeholder)
+                    .map_or("an earlier check", String::as_str);
+                format!("not run: {{{placeholder}}} was not captured ({by} failed)")
+            })
+        };
+        match not_run {
+            Some(reason) => {
+                record.got = "not run".into();
+                record.reason = Some(reason);
+                Start::NotRun(record)
             }
-            if !record.ok {
-                let sent = requester.describe(self.tenant, check, &self.vars);
-                record.method = Some(sent.method);
-                record.request = Some(sent.url);
+            None => Start::Send(record, progress.vars.clone()),
+        }
+    }
+
+    /// Sends the check and judges the answer: the record and what it captured.
+    fn send(
+        &self,
+        check: &Check,
+        mut record: CheckRecord,
+        vars: &BTreeMap<String, String>,
+    ) -> (CheckRecord, Vec<(String, String)>) {
+        // A tenant may echo its token back, raw or JSON-escaped: scrubbed
+        // before it is cut or escaped, so every form is still recognised.
+        let clean = |text: &str| neutralize(&scrub(text), EXCERPT_CHARS);
+        let requester = self.runner.requester;
+        record.sent = true;
+        let mut captured = Vec::new();
+        match requester.send(self.tenant, check, vars) {
+            Err(failure) => {
+                record.ms = failure.ms;
+                record.got = clean(&failure.message);
+                record.reason = Some(record.got.clone());
             }
+            Ok(exchange) => {
+                let verdict = judge(check, vars, &exchange);
+                record.status = Some(exchange.status);
+                record.ms = exchange.ms;
+                record.got = clean(&exchange.body);
+                record.ok = verdict.failure.is_none();
+                record.reason = verdict.failure.map(|r| clean(&r));
+                captured = verdict.captured;
+            }
+        }
+        if !record.ok {
+            let sent = requester.describe(self.tenant, check, vars);
+            record.method = Some(sent.method);
+            record.request = Some(sent.url);
+        }
+        (record, captured)
+    }
+}
+
+impl Progress {
+    /// What a finished check means for the checks after it.
+    fn settle(&mut self, check: &Check, record: &CheckRecord, captured: Vec<(String, String)>) {
+        self.vars.extend(captured);
+        if record.sent && record.status.is_none() && self.unreachable.is_none() {
+            self.unreachable = Some(format!("{} got no answer", check.name));
         }
         if !record.ok {
             for (placeholder, _) in &check.capture {
@@ -199,6 +304,5 @@ impl<'a> TenantRun<'a> {
                     .insert(placeholder.clone(), format!("check {}", check.name));
             }
         }
-        record
     }
 }

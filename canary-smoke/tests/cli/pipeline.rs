@@ -100,3 +100,81 @@ fn results_carry_the_tenant_fields_and_the_build_under_test() {
     assert!(!out.stdout.contains(&fleet.token(0)));
     assert!(!out.stdout.contains("org-9"), "headers stay out of results");
 }
+
+/// `$GITHUB_OUTPUT` read back: `name=value` lines and `name<<DELIM` blocks.
+fn read_outputs(text: &str) -> Vec<(String, String)> {
+    let mut outputs = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for next in lines.by_ref() {
+                if next == delimiter {
+                    break;
+                }
+                value.push(next);
+            }
+            outputs.push((name.to_string(), value.join("\n")));
+        } else if let Some((name, value)) = line.split_once('=') {
+            outputs.push((name.to_string(), value.to_string()));
+        }
+    }
+    outputs
+}
+
+#[test]
+fn step_outputs_and_the_summary_state_the_verdict() {
+    let evil = "evil\nverdict<<EOF\npassed\nEOF";
+    let fleet = fleet(vec![
+        TenantSpec::healthy("good"),
+        TenantSpec::healthy(evil).with_fault(Fault::HtmlError),
+    ]);
+    let sandbox = sandbox();
+    let outputs = sandbox.path("outputs");
+    let summary = sandbox.path("summary.md");
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ];
+    let out = sandbox.run(&["--sha", "4c1d56e"], &env, Some(&fleet.tenant_lines()));
+    assert_code(&out, 1);
+    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["passed", "failed", "failed_tenants", "verdict"],
+        "{got:?}"
+    );
+    let value = |name: &str| got.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(value("passed"), "1");
+    assert_eq!(value("failed"), "1");
+    assert_eq!(value("verdict"), "failed");
+    let failed: Vec<String> = serde_json::from_str(&value("failed_tenants")).unwrap();
+    assert_eq!(failed, [evil]);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some("### canary-smoke for `4c1d56e`: FAILED: 1 of 2 tenant(s) failed (6 of 12 checks)")
+    );
+
+    std::fs::remove_file(&outputs).unwrap();
+    std::fs::remove_file(&summary).unwrap();
+    let out = sandbox.run(&[], &env, Some(&(fleet.tenant_line(0) + "\n")));
+    assert_code(&out, 0);
+    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    assert_eq!(
+        got,
+        [
+            ("passed".to_string(), "1".to_string()),
+            ("failed".to_string(), "0".to_string()),
+            ("failed_tenants".to_string(), "[]".to_string()),
+            ("verdict".to_string(), "passed".to_string()),
+        ]
+    );
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("### canary-smoke: passed: all 6 checks on 1 tenant(s)\n"),
+        "{text}"
+    );
+}

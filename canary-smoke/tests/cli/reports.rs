@@ -182,3 +182,90 @@ fn the_junit_report_has_a_testcase_per_tenant_and_check() {
         .collect();
     assert!(leftovers.is_empty(), "no partial file is left behind");
 }
+
+#[test]
+fn a_token_echoed_json_escaped_is_scrubbed_from_every_output() {
+    let token = "tok/slash+plus-0001";
+    let forms = [
+        token.to_string(),
+        token.replace('/', "\\/"),
+        token.replace('/', "\\u002f").replace('+', "\\u002b"),
+        token.replace('/', "\\u002F").replace('+', "\\u002B"),
+    ];
+    let body = format!(
+        "{{\"error\":\"bad token {}\",\"hint\":\"{}\",\"upper\":\"{}\"}}",
+        forms[1], forms[2], forms[3]
+    );
+    let stub = Stub::start(Box::new(move |_, _| {
+        Reply::Respond(403, vec![], body.clone())
+    }));
+    let sandbox = sandbox();
+    let junit = sandbox.path("junit.xml");
+    let summary = sandbox.path("summary.md");
+    let outputs = sandbox.path("outputs");
+    let line = stub.tenant_line("echo", token, "");
+    let out = sandbox.run(
+        &["--junit", junit.to_str().unwrap()],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ],
+        Some(&line),
+    );
+    assert_code(&out, 1);
+    let stderr: String = out
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(stderr.contains("::error title="), "{stderr}");
+    let files: Vec<(&str, String)> = vec![
+        ("stdout", out.stdout.clone()),
+        ("stderr", stderr),
+        ("junit", std::fs::read_to_string(&junit).unwrap()),
+        ("summary", std::fs::read_to_string(&summary).unwrap()),
+        ("outputs", std::fs::read_to_string(&outputs).unwrap()),
+    ];
+    for (what, text) in &files {
+        for form in &forms {
+            assert!(!text.contains(form.as_str()), "{form} in {what}:\n{text}");
+        }
+    }
+    assert!(out.stdout.contains("bad token ***"), "{}", out.stdout);
+}
+
+#[test]
+fn tenant_text_cannot_forge_markdown_or_annotation_titles() {
+    let fleet = fleet(vec![TenantSpec::healthy(
+        "</table><h1>ALL GREEN</h1>\u{1b}[32m",
+    )
+    .with_fault(Fault::Respond(
+        500,
+        "<img src=x> | **bold** [link](http://x)".into(),
+    ))]);
+    let sandbox = sandbox();
+    let summary = sandbox.path("summary.md");
+    let out = sandbox.run(
+        &[],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+        Some(&fleet.tenant_lines()),
+    );
+    assert_code(&out, 1);
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    for raw in ["<h1>", "</table>", "<img", "**bold**", "](http"] {
+        assert!(
+            !summary.contains(raw),
+            "{raw} raw in the summary:\n{summary}"
+        );
+    }
+    assert!(summary.starts_with("### canary-smoke: FAILED"), "{summary}");
+    for line in out.stderr.lines().filter(|l| l.starts_with("::error")) {
+        assert!(!line.contains('\u{1b}'), "ESC in an annotation: {line:?}");
+    }
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+}
