@@ -103,7 +103,12 @@ impl Entry {
     }
 
     fn described(&self) -> String {
-        format!("{} ({})", self.label(), self.last)
+        let misconfigured = if self.misconfigured {
+            "misconfigured: "
+        } else {
+            ""
+        };
+        format!("{} ({misconfigured}{})", self.label(), self.last)
     }
 }
 

@@ -62,31 +62,6 @@ fn malformed_input_names_the_line_and_exits_2() {
 }
 
 #[test]
-fn plain_http_to_another_host_needs_insecure() {
-    // 0.0.0.0 is not a loopback address, yet connecting to it stays on this
-    // machine (and is refused), so with --insecure the run times out.
-    let insecure = r#"{"name":"far","url":"http://0.0.0.0:1","token":"t"}"#.to_string() + "\n";
-    let done = run(
-        &[
-            "--sha",
-            NEW7,
-            "--interval",
-            "50ms",
-            "--timeout",
-            "500ms",
-            "--insecure",
-        ],
-        &[],
-        &insecure,
-    );
-    assert_eq!(done.code, 1, "{}", done.stderr);
-    line_starting(
-        &done.stderr,
-        "timed out after 500ms: 1 of 1 canary never reported 4c1d56e: far (connection refused)",
-    );
-}
-
-#[test]
 fn bad_flags_are_usage_errors_and_nothing_is_polled() {
     let fleet = fleet(vec![tenant("canary", NEW)]);
     let forty_one = "a".repeat(41);
@@ -135,7 +110,7 @@ fn zero_tenants_is_never_success() {
             "--interval",
             "50ms",
             "--timeout",
-            "500ms",
+            "300ms",
             "--proceed-on-timeout",
         ],
         &[],
@@ -143,12 +118,12 @@ fn zero_tenants_is_never_success() {
     let done = wait.exit_with_stdin_open();
     assert_eq!(done.code, 2, "{}", done.stderr);
     assert!(
-        done.elapsed >= Duration::from_millis(500)
-            && done.elapsed < Duration::from_millis(500) + SLACK,
+        done.elapsed >= Duration::from_millis(300)
+            && done.elapsed < Duration::from_millis(300) + SLACK,
         "{:?}",
         done.elapsed
     );
-    line_starting(&done.stderr, "no tenants on stdin within 500ms");
+    line_starting(&done.stderr, "no tenants on stdin within 300ms");
 }
 
 #[test]

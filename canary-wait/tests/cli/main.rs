@@ -7,6 +7,8 @@
 
 mod auth;
 mod input;
+mod nosha;
 mod passing;
+mod progress;
 mod support;
 mod timeout;

@@ -68,6 +68,24 @@ pub fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Finished {
     running.finish()
 }
 
+/// Runs each `(args, stdin)` to completion, all at the same time: for
+/// tests whose runs each wait out a deadline.
+pub fn run_together(runs: &[(&[&str], &str)]) -> Vec<Finished> {
+    let started: Vec<_> = runs
+        .iter()
+        .map(|(args, stdin)| {
+            let (mut running, home) = start(args, &[]);
+            running.send(stdin);
+            running.close_stdin();
+            (running, home)
+        })
+        .collect();
+    started
+        .into_iter()
+        .map(|(running, _home)| running.finish())
+        .collect()
+}
+
 /// The next record on stdout, waiting for it promptly.
 pub fn next(running: &Running) -> Record {
     parse(&running.next_line())
