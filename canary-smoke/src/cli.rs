@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use common::cli::Verbosity;
 use common::sha::Sha;
 
 /// Run the smoke suite against each canary tenant, one result line per check.
@@ -39,7 +40,7 @@ pub struct Cli {
     /// Requests in flight at most, across all tenants. A tenant never has
     /// more at once than its suite has independent checks (5 for the
     /// default suite).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 32,
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 128,
           value_parser = clap::value_parser!(u16).range(1..=512))]
     pub jobs: u16,
 
@@ -86,14 +87,17 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
-    /// Also write the records to FILE (in drop-in mode, the only place
-    /// they go unless --json).
-    #[arg(long, value_name = "FILE")]
+    /// Write the records to FILE instead of stdout (in drop-in mode, where
+    /// stdout carries the script's text, the way to keep them).
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
     pub records: Option<PathBuf>,
 
     /// Allow plain http to non-loopback tenants.
     #[arg(long)]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 /// `1048576`, `512KiB`, `1MiB` (also `K`, `KB`, `M`, `MB`, all 1024-based).

@@ -56,6 +56,7 @@ impl HasCode for Error {
 }
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
+    cli.verbosity.init();
     if let Some(name) = &cli.print_suite {
         return print_suite(name.as_deref(), &cli.suite);
     }

@@ -188,8 +188,8 @@ impl Requester {
             let mut request = http::Request::builder()
                 .method(method.as_str())
                 .uri(uri.clone())
-                .header("Accept", "application/json");
-            let _ = attempt;
+                .header("Accept", "application/json")
+                .extension(common::trace::Attempt(attempt));
             if trusted {
                 for (name, value) in tenant.extra_headers() {
                     request = request.header(name, value);

@@ -205,7 +205,7 @@ fn a_token_echoed_json_escaped_is_scrubbed_from_every_output() {
     let outputs = sandbox.path("outputs");
     let line = stub.tenant_line("echo", token, "");
     let out = sandbox.run(
-        &["--junit", junit.to_str().unwrap()],
+        &["--junit", junit.to_str().unwrap(), "-vv"],
         &[
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
