@@ -119,6 +119,11 @@ pub struct RegistryArgs {
     /// Overall timeout of each HTTP request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+
+    /// Limit on each HTTP request: 500ms, 30s, 2m or plain seconds. A write
+    /// given up on after this long is treated as one that may still land.
+    #[arg(long, value_name = "DURATION", value_parser = common::duration::parse_flag)]
+    pub request_timeout: Option<Duration>,
 }
 
 impl RegistryArgs {
@@ -131,7 +136,9 @@ impl RegistryArgs {
         let client = Client::new(
             Options {
                 insecure: self.insecure,
-                timeout: Duration::from_secs(self.timeout),
+                timeout: self
+                    .request_timeout
+                    .unwrap_or(Duration::from_secs(self.timeout)),
                 tool: tool.to_string(),
                 version: version.to_string(),
                 ..Options::default()

@@ -1,12 +1,30 @@
 //! A counting, slowing, failing HTTP proxy in front of a registry (or any
 //! loopback server): every request is recorded by method and path, may be
 //! delayed, and chosen requests can be failed deterministically ("the 1st
-//! and later PUTs to `/v2/app/manifests/b` answer 500").
+//! and later PUTs to `/v2/app/manifests/b` answer 500"), held until the
+//! test releases them (a race made deterministic), or made to land after
+//! the client has given up on them (a write of unknown outcome).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Worker threads: enough for parallel moves while some requests are held.
+const THREADS: usize = 32;
+
+/// How a held request is let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Forwarded and answered when the test calls [`Proxy::release`].
+    UntilReleased,
+    /// Never answered in time: forwarded upstream (it lands) only once the
+    /// client has given up on it, that is when the next request with the
+    /// same method and path arrives: at once if that one is held too,
+    /// otherwise right after it has been forwarded, before it is answered
+    /// (or at [`Proxy::release`]).
+    LateLanding,
+}
 
 /// A failure injected into matching requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +48,8 @@ pub struct Fault {
     /// Forward the request first (it takes effect upstream), then answer
     /// with the fault instead of upstream's response: a lost success.
     pub forward: bool,
+    /// Hold the request instead of answering `status`.
+    pub hold: Option<Hold>,
 }
 
 impl Fault {
@@ -45,6 +65,34 @@ impl Fault {
             location: None,
             body: None,
             forward: false,
+            hold: None,
+        }
+    }
+
+    /// The `nth` matching request (only that one; widen with
+    /// [`Fault::times`]) waits, before it is forwarded, until the test calls
+    /// [`Proxy::release`]; then it goes through as usual. With
+    /// [`Proxy::wait_held`] a test can let another client act at exactly
+    /// that point of this client's run.
+    pub fn hold(method: &str, path_suffix: &str, nth: usize) -> Fault {
+        Fault {
+            hold: Some(Hold::UntilReleased),
+            times: Some(1),
+            ..Fault::status(method, path_suffix, nth, 0)
+        }
+    }
+
+    /// The `nth` matching request (only that one; widen with
+    /// [`Fault::times`]) is a write that lands after the client has given
+    /// up: it gets no answer (the client times out), and it is forwarded
+    /// upstream when the next request to the same path arrives (see
+    /// [`Hold::LateLanding`]). So a client that puts a tag back after a
+    /// timed-out PUT finds the timed-out PUT landed over its restore.
+    pub fn late_landing(method: &str, path_suffix: &str, nth: usize) -> Fault {
+        Fault {
+            hold: Some(Hold::LateLanding),
+            times: Some(1),
+            ..Fault::status(method, path_suffix, nth, 0)
         }
     }
 
@@ -81,9 +129,25 @@ impl Fault {
     }
 }
 
+/// A request held by a [`Hold`] fault.
+#[derive(Debug)]
+struct Held {
+    id: u64,
+    kind: Hold,
+    method: String,
+    path: String,
+    released: bool,
+    /// Forwarded upstream (it took effect there).
+    landed: bool,
+}
+
 #[derive(Debug, Default)]
 struct State {
     log: Vec<(String, String)>,
+    held: Vec<Held>,
+    next_id: u64,
+    /// Set on drop: held requests give up without forwarding.
+    closing: bool,
     /// The requests that carried an `Authorization` header.
     authorized: Vec<(String, String)>,
     faults: Vec<(Fault, usize)>,
@@ -91,11 +155,18 @@ struct State {
     strip: Vec<String>,
 }
 
+/// The state and the condition held requests wait on.
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
 /// The running proxy; stops on drop.
 pub struct Proxy {
     server: Arc<tiny_http::Server>,
     threads: Vec<JoinHandle<()>>,
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
     latency_ms: Arc<AtomicU64>,
     port: u16,
 }
@@ -105,7 +176,7 @@ impl Proxy {
     pub fn start(upstream: &str) -> Proxy {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind the proxy"));
         let port = server.server_addr().to_ip().expect("an IP listener").port();
-        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::new(Shared::default());
         let latency_ms = Arc::new(AtomicU64::new(0));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -113,18 +184,18 @@ impl Proxy {
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        let threads = (0..4)
+        let threads = (0..THREADS)
             .map(|_| {
-                let (server, state, latency_ms, agent) = (
+                let (server, shared, latency_ms, agent) = (
                     server.clone(),
-                    state.clone(),
+                    shared.clone(),
                     latency_ms.clone(),
                     agent.clone(),
                 );
                 let upstream = upstream.trim_end_matches('/').to_string();
                 std::thread::spawn(move || {
                     while let Ok(request) = server.recv() {
-                        handle(request, &upstream, &agent, &state, &latency_ms);
+                        handle(request, &upstream, &agent, &shared, &latency_ms);
                     }
                 })
             })
@@ -132,7 +203,7 @@ impl Proxy {
         Proxy {
             server,
             threads,
-            state,
+            shared,
             latency_ms,
             port,
         }
@@ -145,7 +216,12 @@ impl Proxy {
     }
 
     pub fn add_fault(&self, fault: Fault) {
-        self.state.lock().expect("lock").faults.push((fault, 0));
+        self.shared
+            .state
+            .lock()
+            .expect("lock")
+            .faults
+            .push((fault, 0));
     }
 
     /// `127.0.0.1:PORT`, to use as the registry part of a reference.
@@ -160,7 +236,8 @@ impl Proxy {
     /// Removes header `name` from every upstream response (to imitate
     /// registries that, say, send no `Docker-Content-Digest` on HEAD).
     pub fn strip_response_header(&self, name: &str) {
-        self.state
+        self.shared
+            .state
             .lock()
             .expect("lock")
             .strip
@@ -169,22 +246,60 @@ impl Proxy {
 
     /// The requests so far that carried an `Authorization` header.
     pub fn authorized_requests(&self) -> Vec<(String, String)> {
-        self.state.lock().expect("lock").authorized.clone()
+        self.shared.state.lock().expect("lock").authorized.clone()
     }
 
     /// Every request so far as (method, path with query).
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.state.lock().expect("lock").log.clone()
+        self.shared.state.lock().expect("lock").log.clone()
     }
 
     /// How many requests so far.
     pub fn count(&self) -> usize {
-        self.state.lock().expect("lock").log.len()
+        self.shared.state.lock().expect("lock").log.len()
+    }
+
+    /// Waits (at most `limit`) until `n` requests are held by [`Fault::hold`]
+    /// or [`Fault::late_landing`] faults at once; false if they never were.
+    pub fn wait_held(&self, n: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut state = self.shared.state.lock().expect("lock");
+        loop {
+            if state.held.iter().filter(|h| !h.released).count() >= n {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .expect("lock")
+                .0;
+        }
+    }
+
+    /// Lets every held request go (forwarded upstream, then answered) and
+    /// waits until each has landed upstream.
+    pub fn release(&self) {
+        let mut state = self.shared.state.lock().expect("lock");
+        let ids: Vec<u64> = state
+            .held
+            .iter_mut()
+            .map(|h| {
+                h.released = true;
+                h.id
+            })
+            .collect();
+        self.shared.changed.notify_all();
+        let _ = wait_landed(&self.shared, state, &ids);
     }
 
     /// Forgets the requests seen so far (faults and their counts stay).
     pub fn reset_counts(&self) {
-        self.state.lock().expect("lock").log.clear();
+        self.shared.state.lock().expect("lock").log.clear();
     }
 }
 
@@ -198,6 +313,8 @@ impl std::fmt::Debug for Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        self.shared.state.lock().expect("lock").closing = true;
+        self.shared.changed.notify_all();
         for _ in &self.threads {
             self.server.unblock();
         }
@@ -223,9 +340,10 @@ fn handle(
     mut request: tiny_http::Request,
     upstream: &str,
     agent: &ureq::Agent,
-    state: &Mutex<State>,
+    shared: &Shared,
     latency_ms: &AtomicU64,
 ) {
+    let state = &shared.state;
     let method = request.method().as_str().to_ascii_uppercase();
     let url = request.url().to_string();
     let path = url.split('?').next().unwrap_or(&url).to_string();
@@ -258,6 +376,32 @@ fn handle(
     }
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
+    if let Some(kind) = fault.as_ref().and_then(|f| f.hold) {
+        let Some(id) = wait_for_release(shared, kind, &method, &path) else {
+            return; // the proxy is closing
+        };
+        let response = forward(&request, &method, upstream, &url, agent, body);
+        if let Some(h) = state
+            .lock()
+            .expect("lock")
+            .held
+            .iter_mut()
+            .find(|h| h.id == id)
+        {
+            h.landed = true;
+        }
+        shared.changed.notify_all();
+        match response {
+            Ok(response) => respond(request, &method, state, response),
+            Err(e) => {
+                let _ = request.respond(
+                    tiny_http::Response::from_string(format!("testkit proxy: {e}"))
+                        .with_status_code(502),
+                );
+            }
+        }
+        return;
+    }
     let fault = match fault {
         Some(fault) if fault.forward => {
             let _ = forward(&request, &method, upstream, &url, agent, body.clone());
@@ -285,7 +429,7 @@ fn handle(
         let _ = request.respond(response);
         return;
     }
-    let mut upstream_response = match forward(&request, &method, upstream, &url, agent, body) {
+    let upstream_response = match forward(&request, &method, upstream, &url, agent, body) {
         Ok(r) => r,
         Err(e) => {
             let _ = request.respond(
@@ -295,6 +439,90 @@ fn handle(
             return;
         }
     };
+    // Writes held to land late on this path land now, after this one.
+    let late: Vec<u64> = {
+        let mut guard = state.lock().expect("lock");
+        guard
+            .held
+            .iter_mut()
+            .filter(|h| {
+                h.kind == Hold::LateLanding && !h.released && h.method == method && h.path == path
+            })
+            .map(|h| {
+                h.released = true;
+                h.id
+            })
+            .collect()
+    };
+    if !late.is_empty() {
+        shared.changed.notify_all();
+        let guard = state.lock().expect("lock");
+        let _ = wait_landed(shared, guard, &late);
+    }
+    respond(request, &method, state, upstream_response);
+}
+
+/// Parks a held request until it is released: its id, or `None` when the
+/// proxy closes first. Late writes held before it on its path go now.
+fn wait_for_release(shared: &Shared, kind: Hold, method: &str, path: &str) -> Option<u64> {
+    let mut state = shared.state.lock().expect("lock");
+    for h in state.held.iter_mut() {
+        if h.kind == Hold::LateLanding && !h.released && h.method == method && h.path == path {
+            h.released = true;
+        }
+    }
+    let id = state.next_id;
+    state.next_id += 1;
+    state.held.push(Held {
+        id,
+        kind,
+        method: method.to_string(),
+        path: path.to_string(),
+        released: false,
+        landed: false,
+    });
+    shared.changed.notify_all();
+    loop {
+        if state.closing {
+            return None;
+        }
+        if state.held.iter().any(|h| h.id == id && h.released) {
+            return Some(id);
+        }
+        state = shared.changed.wait(state).expect("lock");
+    }
+}
+
+/// Waits (bounded) until the held requests `ids` have been forwarded.
+fn wait_landed(shared: &Shared, mut state: std::sync::MutexGuard<'_, State>, ids: &[u64]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if state.closing {
+            return false;
+        }
+        if state
+            .held
+            .iter()
+            .filter(|h| ids.contains(&h.id))
+            .all(|h| h.landed)
+        {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        state = shared.changed.wait_timeout(state, left).expect("lock").0;
+    }
+}
+
+/// Answers `request` with upstream's response (headers filtered).
+fn respond(
+    request: tiny_http::Request,
+    method: &str,
+    state: &Mutex<State>,
+    mut upstream_response: ureq::http::Response<ureq::Body>,
+) {
     let status = upstream_response.status().as_u16();
     let strip = state.lock().expect("lock").strip.clone();
     let headers: Vec<tiny_http::Header> = upstream_response

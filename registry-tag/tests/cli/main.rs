@@ -8,6 +8,7 @@ mod support;
 mod atomic;
 mod auth;
 mod protocol;
+mod races;
 mod requests;
 mod resolve;
 mod retag;

@@ -1,0 +1,188 @@
+//! Faults and races around `--atomic`: a manifest PUT that lands after the
+//! client gave up on it, and two runs moving the same tags at once. Each
+//! race is made deterministic by the proxy holding one run's request at a
+//! chosen point, never by sleeping.
+
+use std::time::Duration;
+
+use registry_tag::RetryPolicy;
+use testkit::image::{Kind, Pushed};
+use testkit::proxy::{Fault, Proxy};
+use testkit::registry::Registry;
+
+use crate::support::{assert_code, request, tag_records, Sandbox};
+
+/// `latest` and two candidate builds of images `a` and `b`.
+struct Images {
+    a: [Pushed; 3],
+    b: [Pushed; 3],
+}
+
+fn images(registry: &Registry) -> Images {
+    let pusher = registry.pusher();
+    let push = |repo: &str| {
+        [
+            pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old")),
+            pusher.push(repo, "staging-x", Kind::OciIndex, &format!("{repo}-x")),
+            pusher.push(repo, "staging-y", Kind::DockerV2, &format!("{repo}-y")),
+        ]
+    };
+    Images {
+        a: push("a"),
+        b: push("b"),
+    }
+}
+
+fn both(host: &str, source: &str) -> String {
+    request(host, "a", source, "latest") + &request(host, "b", source, "latest")
+}
+
+#[test]
+fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
+    let registry = Registry::start();
+    let pushed = images(&registry);
+    let pusher = registry.pusher();
+    let proxy = Proxy::start(&registry.url());
+    // Every attempt of b's move times out at the client and lands on the
+    // registry later: right after the next PUT of b:latest (the restore).
+    let attempts = RetryPolicy::default().attempts as usize;
+    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1).times(attempts));
+    let out = Sandbox::new().run(
+        &["--atomic", "--request-timeout", "200ms"],
+        &[],
+        Some(&both(&proxy.host(), "staging-x")),
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains("may have landed") && out.stderr.contains("2 moves undone"),
+        "{}",
+        out.stderr
+    );
+    // Nothing is still held back to land after the run: the restore released it.
+    proxy.release();
+    assert_eq!(
+        pusher.digest_of("a", "latest"),
+        Some(pushed.a[0].digest.clone())
+    );
+    assert_eq!(
+        pusher.digest_of("b", "latest"),
+        Some(pushed.b[0].digest.clone())
+    );
+    // The late writes did land over the first restore, which was done again.
+    let puts_b = proxy
+        .requests()
+        .iter()
+        .filter(|(m, p)| m == "PUT" && p.ends_with("/b/manifests/latest"))
+        .count();
+    assert_eq!(puts_b, attempts + 2, "{:#?}", proxy.requests());
+    let records = tag_records(&out);
+    assert_eq!(records.len(), 2, "{}", out.stdout);
+    assert!(records.iter().all(|r| !r.changed), "{}", out.stdout);
+    assert_eq!(records[1].digest, pushed.b[0].digest);
+}
+
+#[test]
+fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
+    let registry = Registry::start();
+    let pushed = images(&registry);
+    let pusher = registry.pusher();
+    let proxy = Proxy::start(&registry.url());
+    // Run 1's read-back of a:latest (its 2nd HEAD there; the 1st is the
+    // plan's) waits until run 2 has moved everything.
+    proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
+    let first = {
+        let stdin = both(&proxy.host(), "staging-x");
+        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
+    };
+    assert!(
+        proxy.wait_held(1, Duration::from_secs(20)),
+        "run 1 never got to its read-back"
+    );
+    assert_eq!(
+        pusher.digest_of("b", "latest"),
+        Some(pushed.b[1].digest.clone())
+    );
+
+    let second = Sandbox::new().run(
+        &["--atomic"],
+        &[],
+        Some(&both(&registry.host(), "staging-y")),
+    );
+    assert_code(&second, 0);
+    proxy.release();
+    let first = first.join().expect("run 1");
+
+    assert_code(&first, 1);
+    let a = format!("{}/a:latest", proxy.host());
+    assert!(
+        first.stderr.contains(&format!(
+            "{a} changed under this run: it now points at {}",
+            pushed.a[2].digest
+        )),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("NOT all-or-nothing"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("nothing was undone"),
+        "{}",
+        first.stderr
+    );
+    // Run 2's state stands, whole.
+    assert_eq!(
+        pusher.digest_of("a", "latest"),
+        Some(pushed.a[2].digest.clone())
+    );
+    assert_eq!(
+        pusher.digest_of("b", "latest"),
+        Some(pushed.b[2].digest.clone())
+    );
+    let records = tag_records(&first);
+    assert_eq!(records[0].digest, pushed.a[2].digest);
+}
+
+#[test]
+fn a_racing_run_with_expect_current_is_refused_and_changes_nothing() {
+    let registry = Registry::start();
+    let pushed = images(&registry);
+    let pusher = registry.pusher();
+    let proxy = Proxy::start(&registry.url());
+    proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
+    let first = {
+        let stdin = both(&proxy.host(), "staging-x");
+        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
+    };
+    assert!(proxy.wait_held(1, Duration::from_secs(20)));
+
+    // Run 2 promotes staging-y only over the latest it saw before run 1.
+    let old_a = &pushed.a[0].digest;
+    let second = Sandbox::new().run(
+        &["--atomic", "--expect-current", old_a],
+        &[],
+        Some(&request(&registry.host(), "a", "staging-y", "latest")),
+    );
+    proxy.release();
+    let first = first.join().expect("run 1");
+    assert_code(&second, 1);
+    assert!(
+        second.stderr.contains(&format!(
+            "points at {}, not the expected {old_a}; nothing was changed",
+            pushed.a[1].digest
+        )),
+        "{}",
+        second.stderr
+    );
+    assert_code(&first, 0);
+    assert_eq!(
+        pusher.digest_of("a", "latest"),
+        Some(pushed.a[1].digest.clone())
+    );
+    assert_eq!(
+        pusher.digest_of("b", "latest"),
+        Some(pushed.b[1].digest.clone())
+    );
+}
