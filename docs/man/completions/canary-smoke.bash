@@ -23,7 +23,7 @@ _canary__smoke() {
 
     case "${cmd}" in
         canary__smoke)
-            opts="-s -j -h -V --suite --print-suite --jobs --request-timeout --timeout --retries --max-body --sha --junit --from-env --json --records --insecure --help --version"
+            opts="-s -j -v -h -V --suite --print-suite --jobs --request-timeout --timeout --retries --max-body --sha --junit --from-env --json --records --insecure --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -7,9 +7,10 @@ complete -c canary-smoke -l retries -d 'Retry a request this many times after a 
 complete -c canary-smoke -l max-body -d 'Longest response body read, in bytes (or with KiB/MiB); a check that needs a larger body fails as "too large". A check\'s max_body overrides it' -r
 complete -c canary-smoke -l sha -d 'The build under test (7 to 40 hex characters), stamped into every record, the JUnit report and the step summary' -r
 complete -c canary-smoke -l junit -d 'Also write a JUnit XML report to FILE: one testsuite per tenant, one testcase per check' -r -F
-complete -c canary-smoke -l records -d 'Also write the records to FILE (in drop-in mode, the only place they go unless --json)' -r -F
+complete -c canary-smoke -l records -d 'Write the records to FILE instead of stdout (in drop-in mode, where stdout carries the script\'s text, the way to keep them)' -r -F
 complete -c canary-smoke -l from-env -d 'Read the fleet from CANARY_TENANT_URLS and CANARY_ADMIN_TOKENS (the drop-in for canary-smoke.sh), whatever stdin is'
 complete -c canary-smoke -l json -d 'Records on stdout even in drop-in mode (instead of the script\'s text)'
 complete -c canary-smoke -l insecure -d 'Allow plain http to non-loopback tenants'
+complete -c canary-smoke -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c canary-smoke -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c canary-smoke -s V -l version -d 'Print version'
