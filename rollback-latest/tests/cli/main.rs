@@ -9,3 +9,4 @@ mod pin;
 mod pipes;
 mod rollback;
 mod shas;
+mod terminal;

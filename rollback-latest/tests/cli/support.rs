@@ -191,3 +191,25 @@ pub fn run_with_closed_stdout(fleet: &Fleet, args: &[&str], extra_env: &[(&str, 
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs the tool on a real terminal (a pty from util-linux `script`), with
+/// both images named by `ROLLBACK_IMAGES`. stdout and stderr both reach the
+/// terminal, so the output is what a person sees, with `\r\n` made `\n`.
+pub fn run_on_terminal(fleet: &Fleet, args: &[&str]) -> Output {
+    let sandbox = Sandbox::new(BIN);
+    let mut line = shell_quote(BIN);
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_quote(arg));
+    }
+    let mut cmd = testkit::hermetic("script", sandbox.home());
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env("ROLLBACK_IMAGES", fleet.images_var());
+    let mut out = Output::of(&mut cmd, None);
+    out.stdout = out.stdout.replace("\r\n", "\n");
+    out
+}
+
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
