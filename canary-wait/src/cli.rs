@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use common::cli::Verbosity;
 use common::duration;
 use common::Sha;
 
@@ -133,6 +134,9 @@ pub struct Cli {
     /// *** there otherwise; a pipe always gets them).
     #[arg(long)]
     pub show_tokens: bool,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 }
 
 /// What a tenant without a build sha means: `--if-no-sha`.

@@ -27,10 +27,6 @@ pub enum Error {
     #[error(transparent)]
     Common(#[from] common::Error),
 
-    /// Some tenant did not report the sha (the verdict in words).
-    #[error("{0}")]
-    NotReady(String),
-
     /// Nothing to wait for: a run that checked nothing must not pass.
     #[error(
         "no tenants on {source_name}{}: there is nothing to wait for (pipe tenant-list into canary-wait)",
@@ -49,7 +45,7 @@ impl HasCode for Error {
     fn code(&self) -> Code {
         match self {
             Error::Common(e) => e.code(),
-            Error::NotReady(_) | Error::Thread(_) => Code::Failed,
+            Error::Thread(_) => Code::Failed,
             Error::NoTenants { .. } => Code::Usage,
         }
     }
@@ -57,6 +53,7 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let started = Instant::now();
+    cli.verbosity.init();
     let prober = probe::Prober::new(&cli);
     let (reader, source_name) = common::jsonl::open(None)?;
     if io::stdin().is_terminal() {

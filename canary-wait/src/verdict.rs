@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ci::{markdown_cell, GithubActions};
+use common::ci::{code_span, markdown_text, GithubActions};
 use common::duration::human;
 use common::redact::scrub;
 use common::term::{note, Style};
@@ -87,9 +87,9 @@ impl Verdict {
         }
     }
 
-    /// `1 of 4 canaries never reported 4c1d56e: canary-2 (reports 9e8d7c6)`
-    fn headline(&self, list: impl Fn(&[Straggler]) -> String) -> String {
-        let sha = &self.sha;
+    /// `1 of 4 canaries never reported 4c1d56e: canary-2 (reports 9e8d7c6)`,
+    /// with the sha and the stragglers written by `sha` and `list`.
+    fn headline(&self, sha: &str, list: impl Fn(&[Straggler]) -> String) -> String {
         let of = |n: usize| format!("{n} of {}", canaries(self.total));
         if !self.failed.is_empty() {
             let mut line = format!(
@@ -125,7 +125,10 @@ impl Verdict {
         }
     }
 
-    /// Says the verdict everywhere it is read and maps it to the exit code.
+    /// Says the verdict everywhere it is read (stderr, an annotation, the
+    /// first line of the step summary, the step outputs) and gives the exit
+    /// code: 1 when a tenant was not confirmed and did not go on anyway, or
+    /// the input was still open.
     pub fn report(self, ci: &GithubActions, style: &Style) -> Result<Code, Error> {
         let plain = |s: &[Straggler]| {
             s.iter()
@@ -135,17 +138,16 @@ impl Verdict {
         };
         let markdown = |s: &[Straggler]| {
             s.iter()
-                .map(|s| markdown_cell(&s.described))
+                .map(|s| markdown_text(&s.described))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let headline = self.headline(plain);
-        let mut message = headline.clone();
+        let headline = self.headline(self.sha.as_str(), plain);
         let mut summary = format!(
             "**canary-wait**: {}",
-            self.headline(markdown)
-                .replace(self.sha.as_str(), &format!("`{}`", self.sha))
+            self.headline(&code_span(self.sha.as_str()), markdown)
         );
+        let mut message = headline.clone();
         let mut details = format!("{}/{} ready", self.ready, self.total);
         if let Some(timeout) = self.timed_out {
             message = format!("timed out after {}: {message}", human(timeout));
@@ -156,11 +158,20 @@ impl Verdict {
             details.push_str(&format!("; {source} was still open"));
         }
         summary.push_str(&format!("\n\n{details}\n"));
+        let stragglers: Vec<&str> = self
+            .failed
+            .iter()
+            .chain(&self.unconfirmed)
+            .map(|s| s.tenant.label())
+            .collect();
+        ci.set_output("ready", &self.ready.to_string())?;
+        ci.set_output("stragglers", &json!(stragglers).to_string())?;
 
         if !self.failed.is_empty() || self.still_open.is_some() {
+            note(TOOL, &style.bad(&message));
             ci.error(TOOL, &message);
             ci.append_summary(&summary)?;
-            return Err(Error::NotReady(message));
+            return Ok(Code::Failed);
         }
         if !self.unconfirmed.is_empty() {
             let after = self
@@ -245,16 +256,19 @@ mod tests {
         let mut v = Verdict::new(sha.clone(), 4, 3, Duration::from_secs(9), None);
         v.failed.push(straggler("canary-2", "timeout"));
         assert_eq!(
-            v.headline(plain),
+            v.headline(sha.as_str(), plain),
             "1 of 4 canaries never reported 4c1d56e: canary-2 (reports 9e8d7c6)"
         );
         let mut v = Verdict::new(sha.clone(), 2, 1, Duration::from_secs(9), None);
         v.unconfirmed.push(straggler("canary-2", "no-sha"));
         assert_eq!(
-            v.headline(plain),
+            v.headline(sha.as_str(), plain),
             "1 of 2 canaries went on unconfirmed (never reported 4c1d56e): canary-2 (reports 9e8d7c6)"
         );
-        let v = Verdict::new(sha, 1, 1, Duration::from_secs(9), None);
-        assert_eq!(v.headline(plain), "the 1 canary reports 4c1d56e (after 9s)");
+        let v = Verdict::new(sha.clone(), 1, 1, Duration::from_secs(9), None);
+        assert_eq!(
+            v.headline(sha.as_str(), plain),
+            "the 1 canary reports 4c1d56e (after 9s)"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! ordered set, and the counts the end conditions need are kept as they
 //! change.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, Stdout};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use common::ci::{neutralize, GithubActions};
 use common::duration::human;
 use common::jsonl::{RecordWriter, Records};
+use common::tenant::Admission;
 use common::term::{note, Style};
 use common::{Code, Sha, Tenant};
 
@@ -122,7 +123,6 @@ pub struct Waiter {
     interval: Duration,
     timeout: Duration,
     proceed_on_timeout: bool,
-    insecure: bool,
     source_name: String,
     ci: GithubActions,
     style: Style,
@@ -138,7 +138,7 @@ pub struct Waiter {
     /// Tenants written to stdout (ready, or failed early).
     written: usize,
     ready: usize,
-    urls: HashSet<String>,
+    admission: Admission,
     end_of_input: bool,
     polls: Sender<(u32, Arc<Tenant>)>,
     next_progress: Instant,
@@ -163,7 +163,6 @@ impl Waiter {
             interval: cli.interval,
             timeout: cli.timeout,
             proceed_on_timeout: cli.proceed_on_timeout,
-            insecure: cli.insecure,
             source_name,
             ci: GithubActions::from_env(),
             style: Style::for_stderr(),
@@ -176,7 +175,7 @@ impl Waiter {
             misconfigured: 0,
             written: 0,
             ready: 0,
-            urls: HashSet::new(),
+            admission: Admission::new(cli.insecure),
             end_of_input: false,
             polls,
             next_progress: started + cli.interval,
@@ -191,7 +190,7 @@ impl Waiter {
     pub fn run(mut self, events: Receiver<Event>) -> Result<Code, Error> {
         self.starting();
         match self.wait(&events) {
-            Err(Error::Common(e)) if common::exit::is_broken_pipe(&e) => Ok(self.stdout_closed()),
+            Err(Error::Common(e)) if e.is_broken_pipe() => Ok(self.stdout_closed()),
             other => other,
         }
     }
@@ -251,19 +250,14 @@ impl Waiter {
         }
     }
 
-    /// Checks a tenant as tenant-list would and schedules its first poll now.
-    fn admit(&mut self, mut tenant: Tenant, line: u64) -> Result<(), Error> {
-        // Masked before anything else can be printed about it.
-        self.ci.mask(&tenant.token);
-        let input_error = |message| common::Error::Input {
-            source_name: self.source_name.clone(),
-            line,
-            message,
-        };
-        tenant.normalize(self.insecure).map_err(input_error)?;
-        if !self.urls.insert(tenant.url.to_ascii_lowercase()) {
-            return Err(input_error(format!("duplicate tenant URL {}", tenant.url)).into());
-        }
+    /// Checks a tenant as tenant-list would (its token masked before
+    /// anything is said about it) and schedules its first poll now.
+    fn admit(&mut self, tenant: Tenant, line: u64) -> Result<(), Error> {
+        let origin = format!("{}:{line}", self.source_name);
+        let tenant = self
+            .admission
+            .admit(tenant, &origin)
+            .map_err(common::Error::Usage)?;
         let id = self.entries.len() as u32;
         self.entries.push(Entry {
             tenant: Arc::new(tenant),
@@ -532,21 +526,14 @@ impl Waiter {
     }
 
     /// stdout closed (`canary-wait | head -1`): stop, and say what was not
-    /// passed on.
+    /// passed on (exit 1 unless nothing was left).
     fn stdout_closed(&self) -> Code {
         let left = self.entries.len() - self.written;
-        let mut line = format!(
-            "stdout closed: {left} of {} tenant(s) not passed on",
-            self.entries.len()
-        );
+        let mut undone = format!("{left} of {} tenant(s) not passed on", self.entries.len());
         if !self.end_of_input {
-            line.push_str(&format!("; {} was still open", self.source_name));
+            undone.push_str(&format!("; {} was still open", self.source_name));
         }
-        note(TOOL, &line);
-        if left > 0 || !self.end_of_input {
-            Code::Failed
-        } else {
-            Code::Ok
-        }
+        let undone = (left > 0 || !self.end_of_input).then_some(undone.as_str());
+        common::exit::stdout_closed(TOOL, undone, Code::Ok)
     }
 }

@@ -66,6 +66,33 @@ fn auth_sends_token_and_headers_only_when_asked() {
 }
 
 #[test]
+fn verbose_traces_each_poll_and_never_the_token() {
+    let fleet = fleet(vec![tenant("canary", NEW)]);
+    let done = run(
+        &["--sha", NEW7, "--auth", "-vv", "--interval", "50ms"],
+        &[],
+        &fleet.tenant_lines(),
+    );
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let traced = format!("canary-wait: GET {}/health -> 200", fleet.url(0));
+    assert!(done.stderr.contains(&traced), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("***"),
+        "headers shown at -vv:\n{}",
+        done.stderr
+    );
+    assert_tokens_hidden(&fleet, &done.stderr);
+
+    // RUNNER_DEBUG=1 under GitHub Actions is -v.
+    let done = run(
+        &["--sha", NEW7, "--interval", "50ms"],
+        &[("GITHUB_ACTIONS", "true"), ("RUNNER_DEBUG", "1")],
+        &fleet.tenant_lines(),
+    );
+    assert!(done.stderr.contains(&traced), "{}", done.stderr);
+}
+
+#[test]
 fn a_token_a_tenant_echoes_back_is_never_printed() {
     let spec = |name: &str, token: &str, status: u16, body: String| {
         let mut spec = TenantSpec::healthy(name).with_fault(Fault::Respond(status, body));

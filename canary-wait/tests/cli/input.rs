@@ -40,6 +40,14 @@ fn malformed_input_names_the_line_and_exits_2() {
             format!(r#"{{"url":"{}","token":"{token}","#, fleet.url(1)) + "\n",
             "stdin:1: not valid JSON",
         ),
+        // Credentials in the URL are refused without repeating them.
+        (
+            format!(
+                r#"{{"url":"{}","token":"{token}"}}"#,
+                fleet.url(1).replace("//", "//deploy:hunter22-pw@")
+            ) + "\n",
+            "stdin:1: ",
+        ),
     ];
     for (input, expected) in cases {
         let done = run(&["--sha", NEW7, "--interval", "50ms"], &[], &input);
@@ -58,6 +66,7 @@ fn malformed_input_names_the_line_and_exits_2() {
             done.stderr
         );
         assert_tokens_hidden(&fleet, &done.stderr);
+        assert!(!done.stderr.contains("hunter22-pw"), "{}", done.stderr);
     }
 }
 
@@ -82,7 +91,20 @@ fn bad_flags_are_usage_errors_and_nothing_is_polled() {
         assert_eq!(done.code, 2, "{args:?}: {}", done.stderr);
         assert!(done.stdout.is_empty(), "{args:?}");
         assert!(done.stderr.contains("--"), "{args:?}: {}", done.stderr);
+        // A gate's next step must not be told to skip the wait.
+        assert!(
+            !done.stderr.contains("--from-env"),
+            "{args:?}: {}",
+            done.stderr
+        );
     }
+    let done = run(&["--sha", "4c1d56x"], &[], "");
+    assert!(
+        done.stderr
+            .contains(r#""4c1d56x" is not a commit sha: use 7 to 40 hex characters"#),
+        "{}",
+        done.stderr
+    );
     assert_eq!(fleet.requests(0), 0, "a usage error polled a tenant");
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::fleet::{Fault, Fleet};
+use testkit::TempDir;
 
 use crate::support::*;
 
@@ -56,6 +57,65 @@ fn tenants_are_emitted_as_they_become_ready_in_order_of_readiness() {
     assert!(done.stdout.is_empty(), "{:?}", done.stdout);
     line_starting(&done.stderr, "all 3 canaries report 4c1d56e (after ");
     assert_tokens_hidden(&fleet, &done.stderr);
+}
+
+#[test]
+fn all_ready_is_the_verdict_and_the_step_outputs() {
+    let fleet = fleet(vec![tenant("a", NEW), tenant("b", NEW)]);
+    let dir = TempDir::new("canary-wait-outputs").unwrap();
+    let (summary, output) = (dir.join("summary.md"), dir.join("output"));
+    let done = run(
+        &["--sha", NEW7, "--interval", "50ms"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ],
+        &fleet.tenant_lines(),
+    );
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(
+        outputs(&output),
+        [("ready", "2"), ("stragglers", "[]")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into()
+    );
+    let summary = read_file(&summary);
+    assert!(
+        summary.starts_with("**canary-wait**: all 2 canaries report `4c1d56e` (after "),
+        "{summary}"
+    );
+    assert!(!done.stderr.contains("::error"), "{}", done.stderr);
+}
+
+#[test]
+fn tenant_records_on_a_terminal_hide_tokens_unless_asked() {
+    let fleet = fleet(vec![tenant("canary", NEW)]);
+    let dir = TempDir::new("canary-wait-terminal").unwrap();
+    let input = dir.join("tenants.jsonl");
+    std::fs::write(&input, fleet.tenant_lines()).unwrap();
+    let token = fleet.token(0);
+    for (flag, shown) in [("", "***"), ("--show-tokens", token.as_str())] {
+        // `script` gives the tool a terminal on stdout.
+        let mut cmd = std::process::Command::new("script");
+        let line = format!("{BIN} --sha {NEW7} {flag} < {}", input.display());
+        cmd.args(["-qec", &line, "/dev/null"]);
+        cmd.env("HOME", dir.path());
+        let out = testkit::Output::of(&mut cmd, None);
+        assert_eq!(out.code, 0, "{flag}: {}{}", out.stdout, out.stderr);
+        let record = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no record on the terminal:\n{}", out.stdout));
+        assert!(
+            record.contains(&format!(r#""token":"{shown}""#)),
+            "{flag}: {record}"
+        );
+        if flag.is_empty() {
+            assert!(!out.stdout.contains(&token), "{}", out.stdout);
+        }
+    }
 }
 
 #[test]

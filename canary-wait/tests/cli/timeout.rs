@@ -13,6 +13,7 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
     let fleet = fleet(vec![tenant("canary-ok", NEW), tenant("canary-stuck", OLD)]);
     let dir = TempDir::new("canary-wait-summary").unwrap();
     let summary = dir.join("summary.md");
+    let output = dir.join("output");
     let timeout = Duration::from_millis(300);
     let interval = Duration::from_millis(100);
     let done = run(
@@ -20,10 +21,17 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
         &[
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
         ],
         &fleet.tenant_lines(),
     );
     assert_eq!(done.code, 1, "{}", done.stderr);
+    assert_eq!(
+        outputs(&output),
+        [("ready", "1"), ("stragglers", r#"["canary-stuck"]"#)]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into()
+    );
     // The ready tenant as it came, then the straggler marked not ready.
     let out = records(&done);
     assert_eq!(names(&out), ["canary-ok", "canary-stuck"]);
