@@ -1,10 +1,10 @@
-//! Listening sockets, request threads, and writing replies.
+//! Listening sockets, request workers, and writing replies.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use serde_json::json;
@@ -19,13 +19,25 @@ pub(super) enum Route {
     Prefixed,
 }
 
-/// One listening server: a dispatcher thread receives requests and runs
-/// each on its own thread, so a slow tenant never delays another request.
+/// One listening server. Worker threads take requests from tiny_http and
+/// answer them; a worker that takes a request while no other is idle starts
+/// another first, so a slow (delayed) request never holds up the next one,
+/// and no thread is started per request once the pool has grown to the
+/// server's peak concurrency.
 pub(super) struct Running {
     pub(super) port: u16,
-    pub(super) server: Arc<tiny_http::Server>,
-    pub(super) stop: Arc<Stop>,
-    pub(super) dispatcher: Option<JoinHandle<()>>,
+    pool: Arc<Pool>,
+}
+
+/// What a server's workers share.
+struct Pool {
+    server: tiny_http::Server,
+    stop: Stop,
+    route: Route,
+    tenants: Arc<Vec<TenantState>>,
+    /// Workers waiting for a request.
+    idle: AtomicUsize,
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl fmt::Debug for Running {
@@ -43,20 +55,75 @@ impl Running {
         let listener = listen(port)?;
         let port = listener.local_addr()?.port();
         let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
-        let server = Arc::new(server);
-        let stop = Arc::new(Stop::default());
-        let dispatcher = {
-            let (server, stop) = (server.clone(), stop.clone());
-            thread::Builder::new()
-                .name(format!("fleet-{port}"))
-                .spawn(move || dispatch(&server, &stop, route, &tenants))?
-        };
-        Ok(Running {
-            port,
+        let pool = Arc::new(Pool {
             server,
-            stop,
-            dispatcher: Some(dispatcher),
-        })
+            stop: Stop::default(),
+            route,
+            tenants,
+            idle: AtomicUsize::new(0),
+            workers: Mutex::new(Vec::new()),
+        });
+        add_worker(&pool, port)?;
+        Ok(Running { port, pool })
+    }
+}
+
+/// Starts one more worker, unless the server is stopping.
+fn add_worker(pool: &Arc<Pool>, port: u16) -> io::Result<()> {
+    let mut workers = pool.workers.lock().unwrap();
+    if pool.stop.is_stopped() {
+        return Ok(());
+    }
+    pool.idle.fetch_add(1, Ordering::SeqCst);
+    let shared = pool.clone();
+    match thread::Builder::new()
+        .name(format!("fleet-{port}"))
+        .spawn(move || work(&shared, port))
+    {
+        Ok(worker) => {
+            workers.push(worker);
+            Ok(())
+        }
+        Err(e) => {
+            pool.idle.fetch_sub(1, Ordering::SeqCst);
+            Err(e)
+        }
+    }
+}
+
+fn work(pool: &Arc<Pool>, port: u16) {
+    loop {
+        let request = match pool.server.recv() {
+            Ok(request) => request,
+            Err(_) if pool.stop.is_stopped() => return,
+            Err(_) => continue,
+        };
+        if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last idle worker: keep one waiting for the next request.
+            // (A worker that cannot be started only costs concurrency.)
+            let _ = add_worker(pool, port);
+        }
+        if !pool.stop.is_stopped() {
+            handle(request, pool.route, &pool.tenants, &pool.stop);
+        }
+        pool.idle.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Stops the workers (waking any asleep in a delay); the port closes when
+/// the `Server` goes with the pool.
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.pool.stop.set();
+        // No worker is added once stopped, so this is every one of them;
+        // each wakes from one unblock, sees the stop and ends.
+        let workers = std::mem::take(&mut *self.pool.workers.lock().unwrap());
+        for _ in &workers {
+            self.pool.server.unblock();
+        }
+        for worker in workers {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -74,48 +141,6 @@ pub(super) fn listen(port: u16) -> io::Result<TcpListener> {
     rustix::net::listen(&listener, ACCEPT_BACKLOG)?;
     rustix::net::sockopt::set_tcp_nodelay(&listener, true)?;
     Ok(listener)
-}
-
-/// Stops the dispatcher and its handlers; dropping the last reference to
-/// the `Server` then closes the port.
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.set();
-        self.server.unblock();
-        if let Some(dispatcher) = self.dispatcher.take() {
-            let _ = dispatcher.join();
-        }
-    }
-}
-
-pub(super) fn dispatch(
-    server: &tiny_http::Server,
-    stop: &Arc<Stop>,
-    route: Route,
-    tenants: &Arc<Vec<TenantState>>,
-) {
-    let mut handlers: Vec<JoinHandle<()>> = Vec::new();
-    loop {
-        let request = match server.recv() {
-            Ok(request) => request,
-            Err(_) if stop.is_stopped() => break,
-            Err(_) => continue,
-        };
-        if stop.is_stopped() {
-            break;
-        }
-        handlers.retain(|h| !h.is_finished());
-        let (stop, tenants) = (stop.clone(), tenants.clone());
-        let spawned = thread::Builder::new()
-            .name("fleet-request".into())
-            .spawn(move || handle(request, route, &tenants, &stop));
-        if let Ok(handler) = spawned {
-            handlers.push(handler);
-        }
-    }
-    for handler in handlers {
-        let _ = handler.join();
-    }
 }
 
 pub(super) fn handle(
