@@ -216,25 +216,31 @@ impl Reporter {
 
     /// The script's text for one tenant, printed once every earlier tenant's is.
     fn script_text(&self, tenant: &TenantResult, seq: u64) {
-        let mut out = format!("\n── {} ──\n", neutralize(&tenant.url, 500));
-        let mut err = String::new();
+        let mut text = vec![Line::Out(format!(
+            "\n── {} ──\n",
+            neutralize(&tenant.url, 500)
+        ))];
         for check in &tenant.checks {
             let description = neutralize(&check.description, 200);
-            if check.ok {
-                out.push_str(&format!("  PASS {description}\n"));
+            text.push(if check.ok {
+                Line::Out(format!("  PASS {description}\n"))
             } else {
-                err.push_str(&format!(
+                Line::Err(format!(
                     "  FAIL {description}\n    expected to contain: {}\n    got: {}\n",
                     neutralize(&check.expected, EXCERPT_CHARS),
                     neutralize(check.reason.as_deref().unwrap_or(&check.got), EXCERPT_CHARS)
-                ));
-            }
+                ))
+            });
         }
         let mut script = lock(&self.script);
-        script.waiting.insert(seq, (out, err));
-        while let Some((out, err)) = script.pop() {
-            stderr(&err);
-            self.stdout_text(&out);
+        script.waiting.insert(seq, text);
+        while let Some(text) = script.pop() {
+            for line in text {
+                match line {
+                    Line::Out(line) => self.stdout_text(&line),
+                    Line::Err(line) => stderr(&line),
+                }
+            }
         }
     }
 
@@ -312,15 +318,22 @@ impl Reporter {
     }
 }
 
-/// Tenants' (stdout, stderr) text by input sequence number, released in order.
+/// Tenants' script text by input sequence number, released in order.
 #[derive(Debug)]
 struct InOrder {
     next: u64,
-    waiting: BTreeMap<u64, (String, String)>,
+    waiting: BTreeMap<u64, Vec<Line>>,
+}
+
+/// A piece of the script's text and the stream the script printed it on.
+#[derive(Debug)]
+enum Line {
+    Out(String),
+    Err(String),
 }
 
 impl InOrder {
-    fn pop(&mut self) -> Option<(String, String)> {
+    fn pop(&mut self) -> Option<Vec<Line>> {
         let text = self.waiting.remove(&self.next)?;
         self.next += 1;
         Some(text)

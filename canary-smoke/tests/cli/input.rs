@@ -199,3 +199,36 @@ fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
     );
     assert!(fleet.total_requests() < 20 * 6, "it stopped early");
 }
+
+#[test]
+fn the_timeout_deadline_ends_a_run_whose_stdin_stays_open() {
+    let fleet = fleet(vec![TenantSpec::healthy("only")]);
+    let sandbox = sandbox();
+    let mut child = sandbox
+        .cmd(&["--timeout", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", fleet.tenant_line(0)).unwrap();
+    // stdin stays open (held until the end of the test): only the deadline
+    // can end the run.
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "canary-smoke: the --timeout deadline passed while waiting for tenant records"
+        ),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        6,
+        "the tenant read was checked: {stdout}"
+    );
+}
