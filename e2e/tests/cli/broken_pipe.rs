@@ -1,0 +1,162 @@
+//! Issue 11.1: `tool | (head -c0)` — stdout closed before the tool wrote
+//! anything. Never exit 0 for work left undone, never a panic, and a tool
+//! that stops says on stderr what it left.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use testkit::fleet::{Fleet, TenantSpec};
+use testkit::image::Kind;
+use testkit::registry::Registry;
+
+use super::support::*;
+
+/// Runs the step with stdout already closed by its reader.
+fn with_stdout_closed(mut step: Step, stdin: Option<&str>) -> (i32, String) {
+    step.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    step.cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = step.cmd.spawn().expect("spawn the tool");
+    drop(child.stdout.take());
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let input = input.to_string();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(input.as_bytes());
+        });
+    }
+    let out = child.wait_with_output().expect("wait for the tool");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Nothing was delivered, so the run cannot be a success.
+fn undone(tool: &str, (code, stderr): (i32, String), problems: &mut Vec<String>) {
+    if code == 0 {
+        problems.push(format!(
+            "{tool}: exit 0 with stdout closed and nothing delivered"
+        ));
+    }
+    if stderr.contains("panicked") {
+        problems.push(format!("{tool}: panic on a closed stdout:\n{stderr}"));
+    }
+    if code != 0 && stderr.trim().is_empty() {
+        problems.push(format!("{tool}: exit {code} without saying why on stderr"));
+    }
+}
+
+#[test]
+fn tenant_tools_never_exit_0_with_stdout_closed() {
+    let fleet = Fleet::start(vec![
+        TenantSpec::healthy("pipe-a").with_sha(SHA),
+        TenantSpec::healthy("pipe-b").with_sha(SHA),
+    ])
+    .unwrap();
+    let mut problems = Vec::new();
+    let list = Step::new("tenant-list", &[])
+        .env(
+            "CANARY_TENANT_URLS",
+            &format!("{} {}", fleet.url(0), fleet.url(1)),
+        )
+        .env(
+            "CANARY_ADMIN_TOKENS",
+            &format!("{} {}", fleet.token(0), fleet.token(1)),
+        );
+    undone("tenant-list", with_stdout_closed(list, None), &mut problems);
+    let wait = Step::new(
+        "canary-wait",
+        &["--sha", SHA, "--timeout", "5s", "--interval", "100ms"],
+    );
+    undone(
+        "canary-wait",
+        with_stdout_closed(wait, Some(&fleet.tenant_lines())),
+        &mut problems,
+    );
+    let smoke = Step::new("canary-smoke", &["--request-timeout", "2s"]);
+    undone(
+        "canary-smoke",
+        with_stdout_closed(smoke, Some(&fleet.tenant_lines())),
+        &mut problems,
+    );
+    assert_none(&problems);
+}
+
+#[test]
+fn registry_tools_never_claim_undone_work_with_stdout_closed() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let mut staging = Vec::new();
+    for repo in ["pipe/platform", "pipe/platform-tenant"] {
+        staging.push(
+            pusher
+                .push(repo, &format!("staging-{SHA}"), Kind::Oci, repo)
+                .digest,
+        );
+        pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
+    }
+    let platform = format!("{}/pipe/platform", registry.host());
+    let tenant = format!("{}/pipe/platform-tenant", registry.host());
+    let mut problems = Vec::new();
+
+    // Resolving is only its output: closed stdout, nothing delivered.
+    let resolve = Step::new("registry-tag", &[&format!("{platform}:staging-{SHA}")]);
+    undone(
+        "registry-tag (resolve)",
+        with_stdout_closed(resolve, None),
+        &mut problems,
+    );
+
+    // Two move requests: exit 0 only if both tags moved.
+    let requests = format!(
+        "{{\"image\":\"{platform}\",\"source\":\"staging-{SHA}\",\"tag\":\"pipe-1\"}}\n\
+         {{\"image\":\"{tenant}\",\"source\":\"staging-{SHA}\",\"tag\":\"pipe-1\"}}\n"
+    );
+    let (code, stderr) = with_stdout_closed(Step::new("registry-tag", &[]), Some(&requests));
+    let moved = [
+        pusher.digest_of("pipe/platform", "pipe-1"),
+        pusher.digest_of("pipe/platform-tenant", "pipe-1"),
+    ];
+    if code == 0 && moved.iter().any(Option::is_none) {
+        problems.push(format!(
+            "registry-tag (moves): exit 0 with a tag left unmoved: {moved:?}\n{stderr}"
+        ));
+    }
+    if stderr.contains("panicked") {
+        problems.push(format!("registry-tag (moves): panic:\n{stderr}"));
+    }
+
+    // rollback-latest: exit 0 only if every latest moved; never half-moved.
+    let rollback = Step::new(
+        "rollback-latest",
+        &[SHA, "--image", &platform, "--image", &tenant],
+    );
+    let (code, stderr) = with_stdout_closed(rollback, None);
+    let latest = [
+        pusher.digest_of("pipe/platform", "latest"),
+        pusher.digest_of("pipe/platform-tenant", "latest"),
+    ];
+    let at_staging = latest
+        .iter()
+        .zip(&staging)
+        .filter(|(l, s)| l.as_deref() == Some(s.as_str()))
+        .count();
+    if code == 0 && at_staging != 2 {
+        problems.push(format!(
+            "rollback-latest: exit 0 with latest not moved everywhere ({at_staging} of 2)\n{stderr}"
+        ));
+    }
+    if at_staging == 1 {
+        problems.push(format!(
+            "rollback-latest: latest left half-moved after a closed stdout (exit {code})\n{stderr}"
+        ));
+    }
+    if stderr.contains("panicked") {
+        problems.push(format!("rollback-latest: panic:\n{stderr}"));
+    }
+    assert_none(&problems);
+}

@@ -1,0 +1,280 @@
+//! Issue 11.7 / 14.1: no form of any secret in any output of any tool, on a
+//! success and a failure path, quiet and at `-vv`.
+
+use testkit::fleet::{Fault, Fleet, TenantSpec};
+use testkit::image::Kind;
+use testkit::registry::Registry;
+use testkit::token_server::{TokenField, TokenServer};
+
+use super::support::*;
+
+/// Runs `make(verbose)` without and with `-vv`, checks the exit code and
+/// every output for `secrets`, and returns every problem found.
+fn check(
+    secrets: &[(String, String)],
+    tokens_in_records: bool,
+    want_code: i32,
+    make: impl Fn(&[&str]) -> Run,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for verbose in [&[][..], &["-vv"][..]] {
+        let run = make(verbose);
+        if !verbose.is_empty() && refuses_verbose(&run) {
+            problems.push(format!("{}: -vv is refused (issue 14.1)", run.what));
+            continue;
+        }
+        // E2E_SHOW=1 prints everything each run wrote, to see what was checked.
+        if std::env::var_os("E2E_SHOW").is_some() {
+            eprintln!(
+                "=== {}\n{}\n--- stderr\n{}\n--- summary\n{}\n--- output\n{}\n--- files {:?}",
+                run.what, run.out.stdout, run.out.stderr, run.summary, run.output, run.files
+            );
+        }
+        expect_code(&run, want_code, &mut problems);
+        problems.extend(leaks(&run, secrets, tokens_in_records));
+    }
+    problems
+}
+
+fn with_args(mut step: Step, args: &[&str]) -> Step {
+    for a in args {
+        step = step.arg(a);
+    }
+    step
+}
+
+#[test]
+fn tenant_list_never_shows_a_token() {
+    let secrets = forms(TENANT_TOKEN, None);
+    let tokens = format!("{TENANT_TOKEN} e2e-other-token-1");
+    let mut problems = check(&secrets, true, 0, |v| {
+        with_args(Step::new("tenant-list", &[]), v)
+            .env(
+                "CANARY_TENANT_URLS",
+                "https://a.example.com https://b.example.com",
+            )
+            .env("CANARY_ADMIN_TOKENS", &tokens)
+            .run(None)
+    });
+    problems.extend(check(&secrets, false, 2, |v| {
+        with_args(Step::new("tenant-list", &[]), v)
+            .env(
+                "CANARY_TENANT_URLS",
+                "https://a.example.com https://b.example.com:99999",
+            )
+            .env("CANARY_ADMIN_TOKENS", &tokens)
+            .run(None)
+    }));
+    assert_none(&problems);
+}
+
+fn tenant(name: &str, sha: &str) -> TenantSpec {
+    let mut spec = TenantSpec::healthy(name).with_sha(sha);
+    spec.token = TENANT_TOKEN.to_string();
+    spec
+}
+
+#[test]
+fn canary_wait_never_shows_a_token() {
+    let secrets = forms(TENANT_TOKEN, None);
+    let ready = Fleet::start(vec![tenant("e2e-ready", SHA)]).unwrap();
+    let mut problems = check(&secrets, true, 0, |v| {
+        with_args(
+            Step::new(
+                "canary-wait",
+                &[
+                    "--sha",
+                    SHA,
+                    "--auth",
+                    "--timeout",
+                    "5s",
+                    "--interval",
+                    "100ms",
+                ],
+            ),
+            v,
+        )
+        .run(Some(&ready.tenant_lines()))
+    });
+    // Tenants that echo the token back as the build they report, in each
+    // form: progress lines, the timeout error, straggler records and the
+    // summary all quote what a tenant reports.
+    let echoing: Vec<TenantSpec> = forms(TENANT_TOKEN, None)
+        .iter()
+        .take(6)
+        .enumerate()
+        .map(|(i, (_, form))| tenant(&format!("e2e-echo-{i}"), form))
+        .collect();
+    let echoing = Fleet::start(echoing).unwrap();
+    problems.extend(check(&secrets, true, 1, |v| {
+        with_args(
+            Step::new(
+                "canary-wait",
+                &[
+                    "--sha",
+                    SHA,
+                    "--auth",
+                    "--timeout",
+                    "1s",
+                    "--interval",
+                    "100ms",
+                ],
+            ),
+            v,
+        )
+        .run(Some(&echoing.tenant_lines()))
+    }));
+    assert_none(&problems);
+}
+
+#[test]
+fn canary_smoke_never_shows_a_token() {
+    let secrets = forms(TENANT_TOKEN, None);
+    let healthy = Fleet::start(vec![tenant("e2e-healthy", SHA)]).unwrap();
+    let mut problems = check(&secrets, false, 0, |v| {
+        with_args(
+            Step::new("canary-smoke", &["--request-timeout", "2s", "--sha", SHA]),
+            v,
+        )
+        .file_arg("--junit", "junit.xml")
+        .run(Some(&healthy.tenant_lines()))
+    });
+    // A tenant whose every admin route answers 500 with the token echoed in
+    // several forms: `got`, FAIL lines, JUnit and the summary quote bodies.
+    let echoing = Fleet::start(vec![
+        tenant("e2e-fine", SHA),
+        tenant("e2e-echo", SHA).with_fault(Fault::Respond(500, echo_body(TENANT_TOKEN))),
+    ])
+    .unwrap();
+    problems.extend(check(&secrets, false, 1, |v| {
+        with_args(
+            Step::new("canary-smoke", &["--request-timeout", "2s", "--sha", SHA]),
+            v,
+        )
+        .file_arg("--junit", "junit.xml")
+        .run(Some(&echoing.tenant_lines()))
+    }));
+    assert_none(&problems);
+}
+
+/// A registry behind token auth whose token service knows
+/// [`REGISTRY_USER`]/[`REGISTRY_PASSWORD`], holding `staging-<SHA>` and an
+/// older `latest` of each repository.
+fn registry(repos: &[&str]) -> (TokenServer, Registry) {
+    let tokens = TokenServer::start(&[(REGISTRY_USER, REGISTRY_PASSWORD)], TokenField::Token);
+    let registry = Registry::start_token(&tokens);
+    let pusher = registry.pusher();
+    for repo in repos {
+        pusher.push(
+            repo,
+            &format!("staging-{SHA}"),
+            Kind::Oci,
+            &format!("{repo}-new"),
+        );
+        pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
+    }
+    (tokens, registry)
+}
+
+fn registry_secrets() -> Vec<(String, String)> {
+    let mut secrets = forms(REGISTRY_PASSWORD, Some(REGISTRY_USER));
+    secrets.extend(forms(WRONG_PASSWORD, Some(REGISTRY_USER)));
+    secrets
+}
+
+fn with_credentials(step: Step, registry: &Registry, password: &str) -> Step {
+    step.env("REGISTRY_USERNAME", REGISTRY_USER)
+        .env("REGISTRY_PASSWORD", password)
+        .env("REGISTRY_HOST", &registry.host())
+}
+
+#[test]
+fn registry_tag_never_shows_a_password() {
+    let (_tokens, registry) = registry(&["e2e/platform"]);
+    let image = format!("{}/e2e/platform", registry.host());
+    let secrets = registry_secrets();
+    let staging = format!("{image}:staging-{SHA}");
+    let mut problems = check(&secrets, false, 0, |v| {
+        let step = with_args(Step::new("registry-tag", &[&staging]), v);
+        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
+    });
+    problems.extend(check(&secrets, false, 0, |v| {
+        let step = with_args(Step::new("registry-tag", &[&staging, "e2e-moved"]), v);
+        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
+    }));
+    let missing = format!("{image}:staging-0000000");
+    problems.extend(check(&secrets, false, 1, |v| {
+        let step = with_args(Step::new("registry-tag", &[&missing, "e2e-never"]), v);
+        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
+    }));
+    // Refused credentials: the error names the source, never the password.
+    problems.extend(check(&secrets, false, 1, |v| {
+        let step = with_args(Step::new("registry-tag", &[&staging, "e2e-refused"]), v);
+        with_credentials(step, &registry, WRONG_PASSWORD).run(None)
+    }));
+    assert_none(&problems);
+}
+
+#[test]
+fn rollback_latest_never_shows_a_password() {
+    let (_tokens, registry) = registry(&["e2e/platform", "e2e/platform-tenant"]);
+    let platform = format!("{}/e2e/platform", registry.host());
+    let tenant = format!("{}/e2e/platform-tenant", registry.host());
+    let secrets = registry_secrets();
+    let images = ["--image", &platform, "--image", &tenant];
+    let mut problems = check(&secrets, false, 1, |v| {
+        let step = with_args(Step::new("rollback-latest", &["9e8d7c6"]), &images);
+        with_credentials(with_args(step, v), &registry, REGISTRY_PASSWORD).run(None)
+    });
+    problems.extend(check(&secrets, false, 1, |v| {
+        let step = with_args(Step::new("rollback-latest", &[SHA]), &images);
+        with_credentials(with_args(step, v), &registry, WRONG_PASSWORD).run(None)
+    }));
+    problems.extend(check(&secrets, false, 0, |v| {
+        let step = with_args(Step::new("rollback-latest", &[SHA]), &images);
+        with_credentials(with_args(step, v), &registry, REGISTRY_PASSWORD).run(None)
+    }));
+    assert_none(&problems);
+}
+
+#[test]
+fn the_leak_check_finds_every_form_everywhere() {
+    let secrets = forms(REGISTRY_PASSWORD, Some(REGISTRY_USER));
+    for (form, value) in &secrets {
+        for place in 0..5 {
+            let mut texts = vec![String::new(); 5];
+            texts[place] = format!("x {value} y");
+            let run = Run {
+                what: "planted".into(),
+                out: testkit::Output {
+                    code: 0,
+                    stdout: texts[0].clone(),
+                    stderr: texts[1].clone(),
+                },
+                summary: texts[2].clone(),
+                output: texts[3].clone(),
+                files: vec![("junit.xml".into(), texts[4].clone())],
+            };
+            assert!(
+                !leaks(&run, &secrets, false).is_empty(),
+                "{form} in place {place}"
+            );
+        }
+    }
+    // A tenant record's own token travels; anything else in it does not.
+    let record = format!(r#"{{"token":"{TENANT_TOKEN}","url":"https://a"}}"#);
+    let run = Run {
+        what: "record".into(),
+        out: testkit::Output {
+            code: 0,
+            stdout: record.clone(),
+            stderr: format!("::add-mask::{TENANT_TOKEN}"),
+        },
+        summary: String::new(),
+        output: String::new(),
+        files: Vec::new(),
+    };
+    let tenant = forms(TENANT_TOKEN, None);
+    assert!(leaks(&run, &tenant, true).is_empty());
+    assert!(!leaks(&run, &tenant, false).is_empty());
+}
