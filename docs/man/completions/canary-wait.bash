@@ -23,7 +23,7 @@ _canary__wait() {
 
     case "${cmd}" in
         canary__wait)
-            opts="-h -V --sha --path --field --buildinfo --if-no-sha --auth --timeout --interval --request-timeout --misconfigured-after --proceed-on-timeout --insecure --show-tokens --help --version"
+            opts="-v -h -V --sha --path --field --buildinfo --if-no-sha --auth --timeout --interval --request-timeout --misconfigured-after --proceed-on-timeout --insecure --show-tokens --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -12,5 +12,6 @@ complete -c canary-wait -l auth -d 'Send each tenant\'s bearer token and its `he
 complete -c canary-wait -l proceed-on-timeout -d 'On timeout, write the tenants that are not ready to stdout anyway (marked "canary_wait":{"ready":true,"confirmed":false,…}), warn, and exit 0'
 complete -c canary-wait -l insecure -d 'Allow tenants on plain http to non-loopback hosts'
 complete -c canary-wait -l show-tokens -d 'Write tokens in full when stdout is a terminal (they are shown as *** there otherwise; a pipe always gets them)'
+complete -c canary-wait -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c canary-wait -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c canary-wait -s V -l version -d 'Print version'
