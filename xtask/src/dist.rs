@@ -203,7 +203,14 @@ fn octal(field: &mut [u8], value: u64) {
 /// builds trade size for time with 1).
 fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
     let level = match std::env::var("DIST_COMPRESSION") {
-        Ok(level) if matches!(level.as_str(), "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9") => level,
+        Ok(level)
+            if matches!(
+                level.as_str(),
+                "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"
+            ) =>
+        {
+            level
+        }
         Ok(level) => {
             return Err(io::Error::other(format!(
                 "DIST_COMPRESSION={level:?}: use a gzip level from 1 to 9"

@@ -51,11 +51,10 @@ pub fn render(cmd: &Command, tools: &[&str], version: &str, repository: &str) ->
     page.push_str(&without_preamble(clap_piece(|w| {
         man.render_name_section(w)
     })));
-    page.push_str(&without_preamble(clap_piece(|w| {
-        man.render_synopsis_section(w)
-    })));
 
     let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"]);
+    synopsis(&mut roff, cmd);
     roff.control("SH", ["DESCRIPTION"]);
     description(&mut roff, cmd);
     page.push_str(&without_preamble(roff_text(&roff)));
@@ -311,6 +310,27 @@ fn literal(roff: &mut Roff, lines: &[String]) {
     roff.control("EE", []);
 }
 
+/// The usage lines `--help` starts with (`canary-wait [OPTIONS] --sha <SHA>`),
+/// with the tool's name in bold.
+fn synopsis(roff: &mut Roff, cmd: &Command) {
+    let usage = cmd.clone().render_usage().to_string();
+    let name = cmd.get_name();
+    for (i, line) in usage.lines().enumerate() {
+        let line = line.trim();
+        let line = line.strip_prefix("Usage:").unwrap_or(line).trim();
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 {
+            roff.control("br", []);
+        }
+        match line.strip_prefix(name) {
+            Some(rest) => roff.text([bold(name), roman(rest)]),
+            None => roff.text([roman(line)]),
+        };
+    }
+}
+
 /// The long about, less its first paragraph (NAME has it): paragraphs, and
 /// indented blocks (a usage table, a sample line) set as they are.
 fn description(roff: &mut Roff, cmd: &Command) {
@@ -476,6 +496,15 @@ EXAMPLES:
         assert!(description.starts_with(
             ".PP\nAt length, with \\-\\-flags.\n.PP\n.EX\ndemo\\-tool X   one\ndemo\\-tool Y   two\n.EE\n"
         ), "{description}");
+    }
+
+    #[test]
+    fn synopsis_is_the_usage_of_help() {
+        let page = page(HELP);
+        assert!(
+            page.contains(".SH SYNOPSIS\n\\fBdemo\\-tool\\fR [OPTIONS]\n.SH DESCRIPTION"),
+            "{page}"
+        );
     }
 
     #[test]
