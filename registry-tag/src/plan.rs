@@ -264,6 +264,7 @@ pub struct Plan {
 /// in one [`Error::Missing`]; a missing destination is a new tag. Lookups
 /// run in parallel (bounded).
 pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, Error> {
+    client.bind_env_credentials(moves.iter().map(|mv| &mv.image));
     let mut seen = HashMap::new();
     for mv in &moves {
         let key = (mv.image.canonical(), mv.tag.clone());
@@ -286,8 +287,20 @@ pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, E
             images.push(&mv.image);
         }
     }
-    for result in in_parallel(&images, |image| client.authenticate(image, access)) {
-        result?;
+    // One image per registry first, so each registry is pinged once; then
+    // the other images' tokens.
+    let (mut first, mut rest): (Vec<&Image>, Vec<&Image>) = (Vec::new(), Vec::new());
+    for image in images {
+        if first.iter().any(|f| f.registry == image.registry) {
+            rest.push(image);
+        } else {
+            first.push(image);
+        }
+    }
+    for group in [first, rest] {
+        for result in in_parallel(&group, |image| client.authenticate(image, access)) {
+            result?;
+        }
     }
     let mut source_refs: Vec<Reference> = Vec::new();
     for mv in &moves {

@@ -102,6 +102,7 @@ impl Tool {
         reference: &Reference,
         out: &mut RecordWriter<std::io::Stdout>,
     ) -> Result<Code, Error> {
+        self.client.bind_env_credentials([&reference.image]);
         let resolved = self
             .client
             .resolve(reference)
@@ -115,6 +116,7 @@ impl Tool {
     }
 
     fn list(&self, image: &Image, out: &mut RecordWriter<std::io::Stdout>) -> Result<Code, Error> {
+        self.client.bind_env_credentials([image]);
         let tags = self
             .client
             .list_tags(image)
@@ -137,6 +139,8 @@ impl Tool {
         moves: Vec<Move>,
         out: &mut RecordWriter<std::io::Stdout>,
     ) -> Result<Code, Error> {
+        self.client
+            .bind_env_credentials(moves.iter().map(Move::image));
         // --expect-current is the default for requests without their own.
         let moves: Vec<Move> = moves
             .into_iter()

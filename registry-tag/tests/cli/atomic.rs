@@ -193,3 +193,76 @@ fn a_first_move_that_fails_changes_nothing() {
     let puts = proxy.requests().iter().filter(|(m, _)| m == "PUT").count();
     assert_eq!(puts, 1);
 }
+
+#[test]
+fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
+    use std::time::Duration;
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let repos = ["p", "q", "r"];
+    let old: Vec<_> = repos
+        .iter()
+        .map(|repo| {
+            pusher.push(repo, "staging-8", Kind::Oci, &format!("{repo}-new"));
+            pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"))
+        })
+        .collect();
+    let proxy = Proxy::start(&registry.url());
+    let h = proxy.host();
+    let stdin: String = repos
+        .iter()
+        .map(|repo| request(&h, repo, "staging-8", "latest"))
+        .collect();
+
+    // All three PUTs are in flight at once: each is held until all are.
+    for repo in repos {
+        proxy.add_fault(Fault::hold("PUT", &format!("/{repo}/manifests/latest"), 1));
+    }
+    let run = {
+        let stdin = stdin.clone();
+        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
+    };
+    let parallel = proxy.wait_held(3, Duration::from_secs(20));
+    proxy.release();
+    let out = run.join().expect("the run");
+    assert!(
+        parallel,
+        "the PUTs were not in flight together: {:#?}",
+        proxy.requests()
+    );
+    assert_code(&out, 0);
+    // ping, then per image: GET source, HEAD latest, PUT, HEAD to verify.
+    assert_eq!(
+        proxy.count(),
+        1 + 4 * repos.len(),
+        "{:#?}",
+        proxy.requests()
+    );
+
+    // Back to the old digests by the same path, then a failed move: the
+    // two restores are in flight at once too.
+    let back: String = repos
+        .iter()
+        .zip(&old)
+        .map(|(repo, pushed)| request(&h, repo, &pushed.digest, "latest"))
+        .collect();
+    assert_code(&Sandbox::new().run(&["--atomic"], &[], Some(&back)), 0);
+    // (A fault counts the requests it matches from when it is added.)
+    proxy.add_fault(Fault::status("PUT", "/r/manifests/latest", 1, 400));
+    for repo in ["p", "q"] {
+        proxy.add_fault(Fault::hold("PUT", &format!("/{repo}/manifests/latest"), 2));
+    }
+    let run = std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)));
+    let parallel = proxy.wait_held(2, Duration::from_secs(20));
+    proxy.release();
+    let out = run.join().expect("the run");
+    assert!(parallel, "the restores were not in flight together");
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("2 moves undone"), "{}", out.stderr);
+    for (repo, pushed) in repos.iter().zip(&old) {
+        assert_eq!(
+            pusher.digest_of(repo, "latest"),
+            Some(pushed.digest.clone())
+        );
+    }
+}
