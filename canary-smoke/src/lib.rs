@@ -124,7 +124,12 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     );
     let wall_ms = started.elapsed().as_millis() as u64;
     let closed = reporter.is_closed();
-    let (totals, output_error) = reporter.finish(&suite.name, wall_ms);
+    let stopped = match &input.error {
+        _ if closed => Some("stdout was closed".to_string()),
+        Some(error) => Some(error.to_string()),
+        None => None,
+    };
+    let (totals, output_error) = reporter.finish(&suite.name, wall_ms, stopped);
     let unchecked = input.read - done;
     let broken_pipe = output_error
         .as_ref()

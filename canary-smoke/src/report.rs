@@ -43,11 +43,18 @@ pub struct Totals {
     pub failed_tenants: Vec<String>,
     /// The first failing checks, for the step summary.
     failures: Vec<CheckRecord>,
+    /// Why the run stopped before the end of its input, if it did.
+    stopped: Option<String>,
 }
 
 impl Totals {
     pub fn tenants(&self) -> u64 {
         self.tenants_passed + self.tenants_failed
+    }
+
+    /// Every tenant of the input checked, and every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks_failed == 0 && self.tenants() > 0 && self.stopped.is_none()
     }
 }
 
@@ -260,8 +267,16 @@ impl Reporter {
     /// Prints the totals, writes the step summary, the outputs and the
     /// JUnit file. Returns the totals, and the first error writing stdout or
     /// a report (a closed stdout is the caller's to explain).
-    pub fn finish(self, suite: &str, wall_ms: u64) -> (Totals, Option<common::Error>) {
-        let totals = self.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    /// `stopped` says why the run ended before its input did (a bad line,
+    /// a closed stdout, the deadline): the verdict is then never "passed".
+    pub fn finish(
+        self,
+        suite: &str,
+        wall_ms: u64,
+        stopped: Option<String>,
+    ) -> (Totals, Option<common::Error>) {
+        let mut totals = self.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+        totals.stopped = stopped;
         let block = format!(
             "\n=== CANARY SMOKE RESULTS ===\n  PASS: {}\n  FAIL: {}\n",
             totals.checks_passed, totals.checks_failed
@@ -372,13 +387,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn verdict(totals: &Totals) -> String {
     let tenants = totals.tenants();
     let checks = totals.checks_passed + totals.checks_failed;
-    if totals.checks_failed == 0 {
-        format!("passed: all {checks} checks on {tenants} tenant(s)")
-    } else {
-        format!(
-            "FAILED: {} of {tenants} tenant(s) failed ({} of {checks} checks)",
-            totals.tenants_failed, totals.checks_failed
-        )
+    let counts = format!(
+        "{} of {tenants} tenant(s) failed ({} of {checks} checks)",
+        totals.tenants_failed, totals.checks_failed
+    );
+    match &totals.stopped {
+        _ if tenants == 0 => "FAILED: no tenant was checked".to_string(),
+        Some(why) => format!("FAILED: stopped early ({why}); {counts}"),
+        None if totals.passed() => format!("passed: all {checks} checks on {tenants} tenant(s)"),
+        None => format!("FAILED: {counts}"),
     }
 }
 
@@ -387,11 +404,7 @@ pub fn verdict(totals: &Totals) -> String {
 fn outputs(ci: &GithubActions, totals: &Totals) -> Result<(), common::Error> {
     let failed_tenants =
         serde_json::to_string(&totals.failed_tenants).unwrap_or_else(|_| "[]".into());
-    let verdict = if totals.checks_failed == 0 {
-        "passed"
-    } else {
-        "failed"
-    };
+    let verdict = if totals.passed() { "passed" } else { "failed" };
     ci.set_output("passed", &totals.tenants_passed.to_string())?;
     ci.set_output("failed", &totals.tenants_failed.to_string())?;
     ci.set_output("failed_tenants", &failed_tenants)?;

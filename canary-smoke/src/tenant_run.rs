@@ -60,12 +60,14 @@ fn never_ready(tenant: &Tenant) -> Option<String> {
     if wait.get("ready") != Some(&Value::Bool(false)) {
         return None;
     }
-    let expected = wait
-        .get("expected")
-        .and_then(Value::as_str)
-        .unwrap_or("the expected sha");
+    // Upstream text: kept to one short line.
+    let text = |key: &str| {
+        let value = wait.get(key).and_then(Value::as_str)?;
+        Some(neutralize(value, 64))
+    };
+    let expected = text("expected").unwrap_or_else(|| "the expected sha".into());
     let mut why = format!("never reported {expected}");
-    match wait.get("reported").and_then(Value::as_str) {
+    match text("reported") {
         Some(reported) => why.push_str(&format!(" (it reports {reported})")),
         None => match wait.get("reason").and_then(Value::as_str) {
             Some("no-sha") => why.push_str(" (it serves no build sha)"),

@@ -178,3 +178,39 @@ fn step_outputs_and_the_summary_state_the_verdict() {
         "{text}"
     );
 }
+
+#[test]
+fn a_run_cut_short_by_a_bad_line_never_reads_passed() {
+    let fleet = fleet(vec![TenantSpec::healthy("good")]);
+    let sandbox = sandbox();
+    let summary = sandbox.path("summary.md");
+    let outputs = sandbox.path("outputs");
+    let input = fleet.tenant_line(0) + "\n{\"name\":\"no-url\",\"token\":\"tok-nourl-0001\"}\n";
+    let out = sandbox.run(
+        &[],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ],
+        Some(&input),
+    );
+    assert_code(&out, 2);
+    assert_eq!(
+        records(&out).len(),
+        6,
+        "the tenant before the bad line was checked"
+    );
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with(
+            "### canary-smoke: FAILED: stopped early (stdin:2: missing field \"url\"); 0 of 1 tenant(s) failed"
+        ),
+        "{text}"
+    );
+    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    assert!(
+        got.contains(&("verdict".to_string(), "failed".to_string())),
+        "{got:?}"
+    );
+}
