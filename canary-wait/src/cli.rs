@@ -110,7 +110,7 @@ pub struct Cli {
     pub interval: Duration,
 
     /// Limit on one poll, connecting included [default: --interval, at least
-    /// 1s and at most 10s].
+    /// 5s and at most 10s].
     #[arg(long, value_name = "DURATION", value_parser = duration::parse_flag)]
     pub request_timeout: Option<Duration>,
 
@@ -150,12 +150,13 @@ pub enum IfNoSha {
 
 impl Cli {
     /// The per-poll limit: `--request-timeout`, else `--interval` kept
-    /// within 1s..=10s (a poll may take longer than a short test interval,
-    /// and a slow tenant should not hold a worker for a whole long one).
+    /// within 5s..=10s (a tenant far away or busy may take longer than the
+    /// short default interval to answer, and a slow one should not hold a
+    /// worker for a whole long interval).
     pub fn poll_timeout(&self) -> Duration {
         self.request_timeout.unwrap_or_else(|| {
             self.interval
-                .clamp(Duration::from_secs(1), Duration::from_secs(10))
+                .clamp(Duration::from_secs(5), Duration::from_secs(10))
         })
     }
 
@@ -203,14 +204,14 @@ mod tests {
 
     #[test]
     fn poll_timeout_follows_the_interval_within_bounds() {
-        assert_eq!(cli(&[]).poll_timeout(), Duration::from_secs(1));
+        assert_eq!(cli(&[]).poll_timeout(), Duration::from_secs(5));
         assert_eq!(
-            cli(&["--interval", "3s"]).poll_timeout(),
-            Duration::from_secs(3)
+            cli(&["--interval", "7s"]).poll_timeout(),
+            Duration::from_secs(7)
         );
         assert_eq!(
             cli(&["--interval", "100ms"]).poll_timeout(),
-            Duration::from_secs(1)
+            Duration::from_secs(5)
         );
         assert_eq!(
             cli(&["--interval", "1m"]).poll_timeout(),

@@ -213,7 +213,7 @@ impl Waiter {
                 let _ = self.polls.send((id, tenant));
             }
             if now >= self.next_progress {
-                self.progress(now, false);
+                self.progress(now);
                 self.next_progress = now + self.interval;
             }
             let wake = [self.timers.next_due(), Some(self.next_progress)]
@@ -430,7 +430,7 @@ impl Waiter {
 
     /// `ready 3/5 — waiting: canary-a (reports 1a2b3c4), canary-b (connection refused) — 12s elapsed, 6m48s left`,
     /// printed when it says something new, or every [`HEARTBEAT`].
-    fn progress(&mut self, now: Instant, force: bool) {
+    fn progress(&mut self, now: Instant) {
         let total = self.entries.len();
         let mut line = if total == 0 {
             format!("no tenants yet — waiting for them on {}", self.source_name)
@@ -458,7 +458,7 @@ impl Waiter {
             line.push_str(&format!("{more} {}", self.source_name));
         }
         let (last, at) = &self.last_progress;
-        if force || *last != line || now.duration_since(*at) >= HEARTBEAT {
+        if *last != line || now.duration_since(*at) >= HEARTBEAT {
             note(TOOL, &format!("{line} — {}", self.times(now)));
             self.last_progress = (line, now);
         }

@@ -5,7 +5,7 @@ complete -c canary-wait -l if-no-sha -d 'What a tenant that serves no build sha 
 proceed\t'Name it at once and pass it on unconfirmed at the deadline'"
 complete -c canary-wait -l timeout -d 'Deadline for the whole run: 90s, 7m, 1h, 1m30s or plain seconds' -r
 complete -c canary-wait -l interval -d 'Time between two polls of one tenant, plus up to 20% jitter so the fleet is not polled in lock-step; longer (up to 8×) while a tenant answers with errors, or as its Retry-After asks' -r
-complete -c canary-wait -l request-timeout -d 'Limit on one poll, connecting included [default: --interval, at least 1s and at most 10s]' -r
+complete -c canary-wait -l request-timeout -d 'Limit on one poll, connecting included [default: --interval, at least 5s and at most 10s]' -r
 complete -c canary-wait -l misconfigured-after -d 'A tenant whose every answer for this long is HTTP 401, 403 or 404 is reported as misconfigured (wrong token, --path or org header) and fails; the run ends early when every tenant is' -r
 complete -c canary-wait -l buildinfo -d 'Read the build from GET /buildinfo → {"git_sha":"…"}, the endpoint of newer workspace servers: the same as --path /buildinfo --field /git_sha'
 complete -c canary-wait -l auth -d 'Send each tenant\'s bearer token and its `headers` with the polls. Without it, polls carry no credentials and no tenant headers (right for /health; SaaS tenants need their X-Molecule-Org-Id header, so --auth, on every other path)'
