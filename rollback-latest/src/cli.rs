@@ -90,10 +90,17 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// List each image's staging tags with digests, marking the one latest
-    /// points at (a table on a terminal, records on a pipe).
+    /// List each image's staging tags, newest first by the image's creation
+    /// time (from its config; for an index, its first platform's), with
+    /// digests, marking the one latest points at (a table on a terminal,
+    /// records on a pipe).
     #[arg(long, conflicts_with_all = ["sha", "dry_run", "pin", "pinned"])]
     pub list: bool,
+
+    /// With --list: show at most N staging tags per image (the newest).
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "list",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
 
     /// Change nothing; print, per image, the move request that would point
     /// latest at the exact manifest staging-<SHA> is now, expecting latest

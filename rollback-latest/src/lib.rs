@@ -124,6 +124,9 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
 
     let ci = GithubActions::from_env();
     let client = cli.registry.client(TOOL, env!("CARGO_PKG_VERSION"), &ci)?;
+    if !matches!(task, Task::Pinned { .. }) {
+        client.bind_env_credentials(&images);
+    }
     match &task {
         Task::Pinned { path } => note(TOOL, &format!("images from {}", path.display())),
         _ => note(TOOL, &describe(&images, image_source)),
@@ -147,7 +150,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     let result = match &task {
         Task::Promote { source } => rollback.promote(&images, source),
         Task::DryRun { source } => rollback.dry_run(&images, source),
-        Task::List { prefix } => rollback.list(&images, prefix),
+        Task::List { prefix } => rollback.list(&images, prefix, cli.limit as usize),
         Task::Pin { source } => rollback.pin(&images, source),
         Task::Pinned { path } => rollback.pinned(path, cli.dry_run),
     };

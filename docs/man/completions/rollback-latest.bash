@@ -23,7 +23,7 @@ _rollback__latest() {
 
     case "${cmd}" in
         rollback__latest)
-            opts="-h -V --image --from-tag --tag --dry-run --list --pin --pinned --json --insecure --timeout --request-timeout --help --version"
+            opts="-h -V --image --from-tag --tag --dry-run --list --limit --pin --pinned --json --insecure --timeout --request-timeout --authfile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -41,6 +41,10 @@ _rollback__latest() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --pin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -54,6 +58,10 @@ _rollback__latest() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,4 +1,4 @@
-//! `--dry-run` and `--list`: look, change nothing.
+//! `--dry-run`: look, change nothing.
 
 use crate::support::*;
 
@@ -19,35 +19,4 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
         assert_eq!(r.digest, fleet.new[i]);
     }
     assert!(!out.stderr.contains("sha256:"), "{}", out.stderr);
-}
-
-#[test]
-fn list_shows_staging_tags_and_marks_latest() {
-    let fleet = Fleet::new(true);
-    // Roll forward first so latest matches a staging tag.
-    assert_code(&fleet.run(&[SHA], &[]), 0);
-    fleet.push(PLATFORM, "staging-1111111", "older");
-    let puts = fleet.puts();
-    let out = fleet.run(&["--list"], &[]);
-    assert_code(&out, 0);
-    assert_eq!(fleet.puts(), puts, "--list writes nothing");
-    let records = tags(&out);
-    let platform: Vec<&Tag> = records
-        .iter()
-        .filter(|r| r.image == fleet.image(PLATFORM))
-        .collect();
-    let tags: Vec<&str> = platform.iter().map(|r| r.tag.as_str()).collect();
-    assert_eq!(tags, ["staging-1111111", &format!("staging-{SHA}")]);
-    assert_eq!(platform[1].latest, Some(true));
-    assert_eq!(platform[1].digest, fleet.new[0]);
-    assert_eq!(platform[0].latest, Some(false));
-    assert!(
-        !records.iter().any(|r| r.tag == "latest"),
-        "only staging tags are listed"
-    );
-    assert!(
-        !out.stderr.contains("sha256:"),
-        "no table on a pipe: {}",
-        out.stderr
-    );
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod images;
 mod inspect;
+mod list;
 mod pin;
 mod pipes;
 mod rollback;

@@ -213,3 +213,78 @@ pub fn run_on_terminal(fleet: &Fleet, args: &[&str]) -> Output {
 fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
+
+/// An image pushed with a `created` time in its config (testkit's images
+/// carry none), to tell builds apart by age.
+pub struct Built {
+    pub digest: String,
+    pub media_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl Fleet {
+    /// Pushes `repo:tag` as an OCI image whose config says `created`; with
+    /// `index`, as an OCI index whose first platform says `created` and whose
+    /// second says a later time (which must not be the one shown).
+    pub fn push_built(&self, repo: &str, tag: &str, created: &str, index: bool) -> Built {
+        use testkit::image::{sha256_digest, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST};
+        let platform = |arch: &str, created: &str| -> Built {
+            let layer = format!("layer {repo} {tag} {arch}\n").into_bytes();
+            let layer_digest = self.pusher.push_blob(repo, &layer);
+            let config = serde_json::json!({
+                "created": created,
+                "architecture": arch,
+                "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            })
+            .to_string()
+            .into_bytes();
+            let config_digest = self.pusher.push_blob(repo, &config);
+            let bytes = serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
+                "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer.len()}],
+            }))
+            .unwrap();
+            Built {
+                digest: sha256_digest(&bytes),
+                media_type: OCI_MANIFEST,
+                bytes,
+            }
+        };
+        let built = if index {
+            let children = [
+                ("amd64", platform("amd64", created)),
+                ("arm64", platform("arm64", "2030-01-01T00:00:00Z")),
+            ];
+            for (_, child) in &children {
+                self.pusher
+                    .put_manifest(repo, &child.digest, child.media_type, &child.bytes);
+            }
+            let manifests: Vec<serde_json::Value> = children
+                .iter()
+                .map(|(arch, c)| {
+                    serde_json::json!({
+                        "mediaType": c.media_type, "digest": c.digest, "size": c.bytes.len(),
+                        "platform": {"architecture": arch, "os": "linux"},
+                    })
+                })
+                .collect();
+            let bytes = serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests,
+            }))
+            .unwrap();
+            Built {
+                digest: sha256_digest(&bytes),
+                media_type: OCI_INDEX,
+                bytes,
+            }
+        } else {
+            platform("amd64", created)
+        };
+        self.pusher
+            .put_manifest(repo, tag, built.media_type, &built.bytes);
+        built
+    }
+}
