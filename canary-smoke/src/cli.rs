@@ -158,10 +158,11 @@ SUITES:
     max_body        longest body read for this check, in bytes (overrides --max-body)
     description     the check's words in the drop-in text (canary-smoke.sh's PASS lines)
   Placeholders: {probe} (unique per tenant and run), {tenant} (its name), and
-  any name an earlier check captures. A check waits for the checks that
-  capture what it uses, for an earlier check that sends {probe} in a body
-  (the probe must be written before it is read), and for its after list;
-  the others run at once. Example line:
+  any name an earlier check captures. Order: two checks touching the same
+  placeholder (other than {tenant}), one of them writing it (capturing it, or
+  sending it in a request that is not GET or HEAD), run in suite order; all
+  other checks of a tenant start at once (after forces more order). Records
+  always come out in suite order. Example line:
     {\"name\":\"workspaces\",\"path\":\"/workspaces\",\"expect\":{\"status\":200,\"json\":\"array\"},\"capture\":{\"workspace_id\":\"/0/id\"}}
   Built-in suites: default (the documented API) and workspace-server (the API as
   served: workspace-scoped memories, q= search, the probe deleted afterwards).
