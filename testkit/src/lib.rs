@@ -1,6 +1,7 @@
 //! Test support shared by every tool's tests, the demo and the benchmarks.
 //! Nothing here ships in a tool binary.
 
+pub mod actions;
 pub mod cmd;
 pub mod process;
 pub mod sandbox;

@@ -147,19 +147,11 @@ pub fn assert_tokens_hidden(fleet: &Fleet, stderr: &str) {
     }
 }
 
-/// The step outputs in a `$GITHUB_OUTPUT` file (`name<<DELIMITER` form).
+/// The step outputs in a `$GITHUB_OUTPUT` file.
 pub fn outputs(path: &Path) -> BTreeMap<String, String> {
-    let text = read_file(path);
-    let mut lines = text.lines();
-    let mut found = BTreeMap::new();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line
-            .split_once("<<")
-            .unwrap_or_else(|| panic!("not an output line {line:?} in:\n{text}"));
-        let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-        found.insert(name.to_string(), value.join("\n"));
-    }
-    found
+    testkit::actions::step_outputs(&read_file(path))
+        .into_iter()
+        .collect()
 }
 
 pub fn read_file(path: &Path) -> String {
