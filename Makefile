@@ -58,16 +58,18 @@ deps:
 ## Every crate's tests, the demo as an end-to-end test of the whole loop,
 ## make install, install.sh against a loopback release, the action's plan, and the lints of the
 ## shell scripts and (when actionlint is installed) the workflows.
+SHELL_TESTS := tests/make-install.sh tests/installer.sh tests/action.sh
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --workspace --bins
 	BIN_DIR="$(TARGET_DIR)/debug" demo/demo.sh --quiet
-	tests/make-install.sh
-	tests/installer.sh
-	tests/action.sh
 	@$(MAKE) --no-print-directory lint-shell
 	@if $(HAVE_ACTIONLINT); then $(MAKE) --no-print-directory lint-workflows; \
 	else echo "test: actionlint is not installed (make deps): workflows not linted"; fi
+	@passed=0; failed=0; for t in $(SHELL_TESTS); do \
+	  echo "== $$t"; if $$t; then passed=$$((passed + 1)); else failed=$$((failed + 1)); echo "FAILED: $$t" >&2; fi; \
+	done; \
+	echo "shell-tests: $$passed passed, $$failed failed"; [ "$$failed" -eq 0 ]
 
 ## The release loop on loopback with the real tools, narrated.
 demo: deps
