@@ -1,45 +1,50 @@
 #!/usr/bin/env bash
-# Benchmark: registry-tag against skopeo on a local docker-registry, with
-# 20 ms added to every request by the testkit proxy. Loopback only.
+# Benchmark: registry-tag and rollback-latest against a local docker-registry
+# (Debian's) with LATENCY_MS added to every request by testkit's proxy, token
+# auth. Rows (see bench/lib.sh); wall times are medians of RUNS runs, each a
+# real move (the source alternates between two builds):
 #
-# Prints `figure|ours|baseline|ratio|target` lines:
-#   retag wall ms        median of RUNS retags vs `skopeo copy --all --preserve-digests`
-#   retag requests       HTTP requests of one retag (ping and token included)
-#   rollback requests    two images moved all-or-nothing (one registry-tag run vs two skopeo copies)
-#
-# Needs Debian's docker-registry; skopeo is optional (its rows say so when missing).
+#   retag wall ms          bound: its own requests × LATENCY_MS, one after
+#                          another; peer: skopeo copy --all --preserve-digests
+#   retag requests         bound: 6 (DESIGN.md), ping and token included; peer: skopeo
+#   rollback-latest, IMAGES images
+#                          bound: the same rollback of one image (moves run in
+#                          parallel: target ≤ 2×); peer: one skopeo copy per
+#                          image, one after another, as the old script moved them
+#   two-image rollback requests   bound: 12 (DESIGN.md); peer: two skopeo copies
 set -euo pipefail
-
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+
 RUNS=${RUNS:-7}
-(( RUNS % 2 == 1 )) || RUNS=$((RUNS + 1))
+((RUNS % 2 == 1)) || RUNS=$((RUNS + 1))
+PEER_RUNS=${PEER_RUNS:-3}
 LATENCY_MS=${LATENCY_MS:-20}
-AUTH=${AUTH:-token}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
+IMAGES=${IMAGES:-10}
+ONE=1111111 TWO=2222222
 
-command -v docker-registry >/dev/null || {
-  echo "bench/registry.sh: docker-registry not found: apt-get install docker-registry" >&2
-  exit 2
-}
-
-echo "building release binaries…" >&2
-cargo build --release -q -p registry-tag --bin registry-tag -p testkit --bin registry-sandbox
-TOOL=$TARGET_DIR/release/registry-tag
-SANDBOX=$TARGET_DIR/release/registry-sandbox
+require docker-registry:docker-registry skopeo:skopeo base64:coreutils
+build -p registry-tag --bin registry-tag -p rollback-latest --bin rollback-latest \
+  -p testkit --bin registry-sandbox
+TAG=$BIN/registry-tag
+ROLLBACK=$BIN/rollback-latest
+SANDBOX=$BIN/registry-sandbox
 
 WORK=$(mktemp -d)
+chmod 700 "$WORK"
 cleanup() {
   if [[ -n "${SB_PID:-}" ]]; then
-    echo quit >&"${SB[1]}" 2>/dev/null || true
+    { echo quit >&"${SB[1]}"; } 2>/dev/null || true
     wait "$SB_PID" 2>/dev/null || true
   fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-coproc SB { "$SANDBOX" --latency-ms "$LATENCY_MS" --auth "$AUTH"; }
+echo "starting docker-registry with $IMAGES images behind a ${LATENCY_MS} ms proxy…" >&2
+coproc SB { exec "$SANDBOX" --latency-ms "$LATENCY_MS" --auth token --images "$IMAGES" 2>"$WORK/sandbox.err"; }
 USERNAME="" PASSWORD=""
-while read -r line <&"${SB[0]}"; do
+while read -r -t 60 line <&"${SB[0]}"; do
   case $line in
     READY) break ;;
     PROXY=*) HOST=${line#PROXY=} ;;
@@ -47,68 +52,79 @@ while read -r line <&"${SB[0]}"; do
     PASSWORD=*) PASSWORD=${line#PASSWORD=} ;;
   esac
 done
-[[ -n "${HOST:-}" ]] || { echo "bench/registry.sh: the sandbox did not start" >&2; exit 1; }
+[[ -n "${HOST:-}" ]] || { cat "$WORK/sandbox.err" >&2; die "the registry sandbox did not start"; }
 
 # Credentials through the environment (ours) and an auth file (skopeo): never argv.
 export REGISTRY_USERNAME=$USERNAME REGISTRY_PASSWORD=$PASSWORD
-[[ -n "$USERNAME" ]] || unset REGISTRY_USERNAME REGISTRY_PASSWORD
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT ROLLBACK_IMAGES
 AUTHFILE=$WORK/auth.json
-if [[ -n "$USERNAME" ]]; then
-  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$HOST" "$(printf '%s:%s' "$USERNAME" "$PASSWORD" | base64 -w0)" >"$AUTHFILE"
-else
-  echo '{"auths":{}}' >"$AUTHFILE"
-fi
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$HOST" "$(printf '%s:%s' "$USERNAME" "$PASSWORD" | base64 -w0)" >"$AUTHFILE"
 
 count() { echo count >&"${SB[1]}"; local reply; read -r reply <&"${SB[0]}"; echo "${reply#COUNT }"; }
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-# Alternate the source so every run is a real move, never a no-op.
-run_ours() { "$TOOL" "$HOST/bench/app:staging-$1" latest >/dev/null 2>&1; }
-run_skopeo() {
-  skopeo copy -q --all --preserve-digests --authfile "$AUTHFILE" \
-    --src-tls-verify=false --dest-tls-verify=false \
-    "docker://$HOST/bench/app:staging-$1" "docker://$HOST/bench/app:latest" >/dev/null
+images() { # N → the first N image names
+  local names=("$HOST/bench/app" "$HOST/bench/tenant") i
+  for ((i = 2; i < $1; i++)); do names+=("$HOST/bench/img-$i"); done
+  printf '%s\n' "${names[@]:0:$1}"
 }
 
-measure() { # runner → prints "median_ms requests_of_first_run"
-  local runner=$1 times=() requests="" i start
+# Runners: BUILD (ONE or TWO) → moves latest to staging-BUILD; fails loudly.
+retag_ours() { "$TAG" "$HOST/bench/app:staging-$1" latest >/dev/null 2>"$WORK/ours.err" || die "registry-tag: $(tail -3 "$WORK/ours.err")"; }
+retag_skopeo() { skopeo_copy "$HOST/bench/app" "$1"; }
+skopeo_copy() { # IMAGE BUILD
+  skopeo copy -q --all --preserve-digests --authfile "$AUTHFILE" \
+    --src-tls-verify=false --dest-tls-verify=false \
+    "docker://$1:staging-$2" "docker://$1:latest" >/dev/null 2>"$WORK/skopeo.err" || die "skopeo: $(tail -3 "$WORK/skopeo.err")"
+}
+rollback_ours() { # BUILD, over the images in $SET
+  local args=() image
+  for image in $SET; do args+=(--image "$image"); done
+  "$ROLLBACK" "${args[@]}" "$1" >/dev/null 2>"$WORK/ours.err" || die "rollback-latest: $(tail -3 "$WORK/ours.err")"
+}
+rollback_skopeo() { local image; for image in $SET; do skopeo_copy "$image" "$1"; done; }
+
+# measure RUNNER RUNS → "median_ms requests_of_the_first_run"; latest starts at TWO.
+measure() {
+  local runner=$1 runs=$2 times=() requests="" i start build
+  "$runner" "$TWO"
   count >/dev/null
-  for ((i = 0; i < RUNS; i++)); do
+  for ((i = 0; i < runs; i++)); do
+    build=$ONE; ((i % 2 == 0)) || build=$TWO
     start=$(now_ms)
-    "$runner" $((i % 2 + 1))
+    "$runner" "$build"
     times+=($(($(now_ms) - start)))
     [[ -n "$requests" ]] || requests=$(count)
   done
+  "$runner" "$TWO"
   echo "$(printf '%s\n' "${times[@]}" | median) $requests"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo "figure|ours|bound|÷bound|target|peer|vs peer|target|note"
 
-read -r ours_ms ours_req < <(measure run_ours)
+echo "retag: registry-tag and skopeo…" >&2
+read -r ours_ms ours_req < <(measure retag_ours "$RUNS")
+read -r sk_ms sk_req < <(measure retag_skopeo "$RUNS")
+bound=$((ours_req * LATENCY_MS))
+row "registry-tag retag @${LATENCY_MS}ms (ms, median of $RUNS)" "$ours_ms" \
+  "$bound ($ours_req requests × ${LATENCY_MS}ms)" "$(ratio "$ours_ms" "$bound")" "<= 1.5" \
+  "$sk_ms (skopeo copy)" "$(ratio "$ours_ms" "$sk_ms")" "<= 0.5"
+row "registry-tag retag requests (token auth)" "$ours_req" "6 (DESIGN.md)" "$(ratio "$ours_req" 6)" "<= 1" \
+  "$sk_req (skopeo copy)" "$(ratio "$ours_req" "$sk_req")" "< 1"
 
-# After an odd number of runs app:latest is staging-1 and tenant:latest staging-2:
-# swap both, so each image really moves (skopeo then moves both to staging-2).
-count >/dev/null
-printf '{"image":"%s/bench/app","source":"staging-2","tag":"latest"}\n{"image":"%s/bench/tenant","source":"staging-1","tag":"latest"}\n' "$HOST" "$HOST" \
-  | "$TOOL" --atomic >/dev/null 2>&1
-ours_rollback=$(count)
-
-echo "figure|ours|baseline|ratio|target"
-if command -v skopeo >/dev/null; then
-  read -r sk_ms sk_req < <(measure run_skopeo)
-  count >/dev/null
-  for move in app:staging-2 tenant:staging-2; do
-    skopeo copy -q --all --preserve-digests --authfile "$AUTHFILE" --src-tls-verify=false --dest-tls-verify=false \
-      "docker://$HOST/bench/$move" "docker://$HOST/bench/${move%%:*}:latest" >/dev/null
-  done
-  sk_rollback=$(count)
-  echo "retag wall ms (${LATENCY_MS} ms/request, median of $RUNS)|$ours_ms|$sk_ms|$(ratio "$ours_ms" "$sk_ms")|<= 0.50"
-  echo "retag requests ($AUTH auth)|$ours_req|$sk_req|$(ratio "$ours_req" "$sk_req")|<= 6 and fewer than skopeo"
-  echo "two-image rollback requests|$ours_rollback|$sk_rollback|$(ratio "$ours_rollback" "$sk_rollback")|<= 12"
-else
-  echo "bench/registry.sh: skopeo not found (apt-get install skopeo): baseline rows left empty" >&2
-  echo "retag wall ms (${LATENCY_MS} ms/request, median of $RUNS)|$ours_ms|-|-|<= 0.50 of skopeo"
-  echo "retag requests ($AUTH auth)|$ours_req|-|-|<= 6"
-  echo "two-image rollback requests|$ours_rollback|-|-|<= 12"
-fi
+echo "rollback-latest: 1, 2 and $IMAGES images…" >&2
+SET=$(images 1)
+read -r one_ms _ < <(measure rollback_ours "$RUNS")
+SET=$(images 2)
+read -r _ two_req < <(measure rollback_ours 1)
+read -r _ sk_two_req < <(measure rollback_skopeo 1)
+SET=$(images "$IMAGES")
+# shellcheck disable=SC2046 # one PID per word
+cpu_start "$SB_PID" $(pgrep -P "$SB_PID")
+read -r many_ms many_req < <(measure rollback_ours "$RUNS")
+note=$(cpu_note "proxy + registry")
+read -r sk_many_ms _ < <(measure rollback_skopeo "$PEER_RUNS")
+row "rollback-latest $IMAGES images @${LATENCY_MS}ms (ms, median of $RUNS)" "$many_ms" \
+  "$one_ms (1 image)" "$(ratio "$many_ms" "$one_ms")" "<= 2" \
+  "$sk_many_ms ($IMAGES skopeo copies, median of $PEER_RUNS)" "$(ratio "$many_ms" "$sk_many_ms")" "< 1" \
+  "$many_req requests; $note"
+row "rollback-latest two-image rollback requests" "$two_req" "12 (DESIGN.md)" "$(ratio "$two_req" 12)" "<= 1" \
+  "$sk_two_req (2 skopeo copies)" "$(ratio "$two_req" "$sk_two_req")" "< 1"

@@ -1,74 +1,48 @@
 #!/usr/bin/env bash
 # Benchmark: canary-smoke against the fake fleet (testkit's fake-fleet) on
-# loopback, with LATENCY_MS added to every request. Loopback only.
+# loopback, with LATENCY_MS added to every request. Rows (see bench/lib.sh):
 #
-# Prints `figure|ours|baseline|ratio|target` lines:
-#   wall ms vs lower bound   100 tenants, default suite, default --jobs, against
-#                            ceil(TENANTS/jobs) × checks × LATENCY_MS (target ratio ≤ 1.3)
-#   wall ms vs curl          the same checks one curl at a time, sequentially
-#                            (target: at least 20× faster), at the default --jobs
-#                            and at --jobs WIDE_JOBS
-#   peak RSS KiB             10,000 path-prefixed tenants against 100 (target: flat)
+#   wall ms, TENANTS tenants @LATENCY_MS, default settings
+#       bound: the suite's longest dependency chain (commit → search: 2 round
+#              trips per tenant) or the requests ÷ the in-flight cap (--jobs'
+#              default), whichever is longer, × LATENCY_MS   (target ≤ 1.5×)
+#       peer:  the same checks one curl at a time, as canary-smoke.sh ran
+#              them                                         (target ≥ 100× faster)
+#   peak RSS, MANY vs 100 path-prefixed tenants   (target: flat, ≤ 1.5×)
 set -euo pipefail
-
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+
 TENANTS=${TENANTS:-100}
 LATENCY_MS=${LATENCY_MS:-50}
 MANY=${MANY:-10000}
-WIDE_JOBS=${WIDE_JOBS:-32}
-DEFAULT_JOBS=8
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# The default suite's longest chain of checks that wait for one another.
+DEPTH=2
 
-for tool in curl jq /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "bench/smoke.sh: $tool not found" >&2; exit 2; }
-done
-
-echo "building release binaries…" >&2
-cargo build --release -q -p canary-smoke --bin canary-smoke -p testkit --bin fake-fleet
-SMOKE=$TARGET_DIR/release/canary-smoke
-FLEET_BIN=$TARGET_DIR/release/fake-fleet
+require curl:curl jq:jq /usr/bin/time:time
+build -p canary-smoke --bin canary-smoke -p testkit --bin fake-fleet
+SMOKE=$BIN/canary-smoke
+FLEET_BIN=$BIN/fake-fleet
 
 WORK=$(mktemp -d)
 chmod 700 "$WORK"
-stop_fleet() {
-  if [[ -n "${FLEET_RUNNING:-}" ]]; then
-    # Closing its stdin stops the fleet; kill it if it is slow to go. (bash
-    # unsets FLEET and FLEET_PID by itself once the coprocess is gone.)
-    local pid=$FLEET_RUNNING fd=${FLEET[1]:-}
-    FLEET_RUNNING=""
-    [[ -z "$fd" ]] || eval "exec $fd>&-"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-}
-cleanup() { stop_fleet; rm -rf "$WORK"; }
+cleanup() { fleet_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-start_fleet() { # args for fake-fleet; the tenants land in $WORK/tenants.jsonl
-  local count=$2 line n=0
-  coproc FLEET { "$FLEET_BIN" "$@" 2>"$WORK/fleet.err"; }
-  FLEET_RUNNING=$FLEET_PID
-  : >"$WORK/tenants.jsonl"
-  while ((n < count)) && read -r -t 30 line <&"${FLEET[0]}"; do
-    printf '%s\n' "$line" >>"$WORK/tenants.jsonl"
-    n=$((n + 1))
-  done
-  ((n == count)) || { echo "bench/smoke.sh: fake-fleet printed $n of $count tenants" >&2; cat "$WORK/fleet.err" >&2; exit 1; }
-}
-
-now_ms() { date +%s%3N; }
 CHECKS=$("$SMOKE" --print-suite | grep -c '^{')
+# --jobs' default, as --help states it: the in-flight cap at default settings.
+CAP=$("$SMOKE" --help | awk '/--jobs/ { f = 1 } f && match($0, /\[default: [0-9]+\]/) {
+  print substr($0, RSTART + 10, RLENGTH - 11); exit }')
+[[ $CAP =~ ^[0-9]+$ ]] || die "cannot read --jobs' default from canary-smoke --help"
 
-run_smoke() { # jobs → wall ms; the run must be green with one record per check
-  local start end
+run_smoke() { # → wall ms; the run must be green with one record per check
+  local start end records
   start=$(now_ms)
-  "$SMOKE" --jobs "$1" <"$WORK/tenants.jsonl" >"$WORK/records.jsonl" 2>"$WORK/smoke.err" ||
-    { echo "bench/smoke.sh: canary-smoke failed:" >&2; tail -5 "$WORK/smoke.err" >&2; exit 1; }
+  "$SMOKE" <"$WORK/tenants.jsonl" >"$WORK/records.jsonl" 2>"$WORK/smoke.err" ||
+    { tail -5 "$WORK/smoke.err" >&2; die "canary-smoke failed"; }
   end=$(now_ms)
-  local records
   records=$(wc -l <"$WORK/records.jsonl")
-  ((records == TENANTS * CHECKS)) || { echo "bench/smoke.sh: $records records, expected $((TENANTS * CHECKS))" >&2; exit 1; }
+  ((records == TENANTS * CHECKS)) || die "$records records, expected $((TENANTS * CHECKS))"
   echo $((end - start))
 }
 
@@ -96,38 +70,40 @@ run_curl() {
     [[ $code == 401 ]] || failed=$((failed + 1))
   done < <(jq -r '[.url, .token] | @tsv' "$WORK/tenants.jsonl")
   end=$(now_ms)
-  ((failed == 0)) || { echo "bench/smoke.sh: $failed curl checks failed" >&2; exit 1; }
+  ((failed == 0)) || die "$failed curl checks failed"
   echo $((end - start))
 }
 
 peak_rss_kib() { # the peak RSS of one canary-smoke run over the current fleet
   /usr/bin/time -f '%M' -o "$WORK/rss" "$SMOKE" <"$WORK/tenants.jsonl" >/dev/null 2>"$WORK/smoke.err" ||
-    { echo "bench/smoke.sh: canary-smoke failed:" >&2; tail -5 "$WORK/smoke.err" >&2; exit 1; }
+    { tail -5 "$WORK/smoke.err" >&2; die "canary-smoke failed"; }
   tail -1 "$WORK/rss"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "figure|ours|bound|÷bound|target|peer|vs peer|target|note"
 
-echo "figure|ours|baseline|ratio|target"
-
-start_fleet --tenants "$TENANTS" --latency-ms "$LATENCY_MS"
-for jobs in "$DEFAULT_JOBS" "$WIDE_JOBS"; do
-  bound=$(((TENANTS + jobs - 1) / jobs * CHECKS * LATENCY_MS))
-  ours=$(run_smoke "$jobs")
-  echo "wall ms vs lower bound ceil($TENANTS/$jobs)×$CHECKS×${LATENCY_MS}ms, --jobs $jobs|$ours|$bound|$(ratio "$ours" "$bound")|<= 1.3"
-  eval "ours_$jobs=$ours"
-done
+echo "canary-smoke: $TENANTS tenants @${LATENCY_MS}ms, default settings (--jobs $CAP)…" >&2
+fleet_start --tenants "$TENANTS" --latency-ms "$LATENCY_MS"
+requests=$((TENANTS * CHECKS))
+rounds=$(((requests + CAP - 1) / CAP))
+((rounds > DEPTH)) || rounds=$DEPTH
+bound=$((rounds * LATENCY_MS))
+cpu_start "$FLEET_PID"
+ours=$(run_smoke)
+note=$(cpu_note "fleet")
+echo "canary-smoke: sequential curl…" >&2
 baseline=$(run_curl)
-for jobs in "$DEFAULT_JOBS" "$WIDE_JOBS"; do
-  ours_var="ours_$jobs"
-  echo "wall ms vs sequential curl, --jobs $jobs|${!ours_var}|$baseline|$(ratio "$baseline" "${!ours_var}")x faster|>= 20x"
-done
-stop_fleet
+fleet_stop
+row "canary-smoke $TENANTS tenants @${LATENCY_MS}ms, defaults (ms)" "$ours" \
+  "$bound (max($DEPTH, ⌈$requests/$CAP⌉)×${LATENCY_MS}ms)" "$(ratio "$ours" "$bound")" "<= 1.5" \
+  "$baseline (curl, sequential)" "$(ratio "$baseline" "$ours")" ">= 100" "$note"
 
-start_fleet --tenants 100 --path-prefixed
+echo "canary-smoke: peak RSS, 100 and $MANY tenants…" >&2
+fleet_start --tenants 100 --path-prefixed
 small=$(peak_rss_kib)
-stop_fleet
-start_fleet --tenants "$MANY" --path-prefixed
+fleet_stop
+fleet_start --tenants "$MANY" --path-prefixed
 large=$(peak_rss_kib)
-stop_fleet
-echo "peak RSS KiB, $MANY vs 100 path-prefixed tenants|$large|$small|$(ratio "$large" "$small")|flat (<= 1.5)"
+fleet_stop
+row "canary-smoke peak RSS, $MANY tenants (KiB)" "$large" "$small (100 tenants)" \
+  "$(ratio "$large" "$small")" "<= 1.5" "-" "-" "" "memory flat while streaming"

@@ -15,8 +15,9 @@
 //!   count   prints `COUNT <requests through the proxy (+ token requests)>` and resets it
 //!   quit    (or end of input) stops everything
 //!
-//! Images: `bench/app:staging-1`, `bench/app:staging-2` (OCI indexes, two
-//! platforms each), `bench/app:latest` (= staging-2), and the same under
+//! Images: `bench/app:staging-1111111`, `bench/app:staging-2222222` (OCI
+//! indexes, two platforms each, tagged like builds of commits 1111111 and
+//! 2222222), `bench/app:latest` (= staging-2222222), and the same under
 //! `bench/tenant`; with `--images N` (default 2), also under `bench/img-2`
 //! to `bench/img-<N-1>`.
 
@@ -68,8 +69,18 @@ fn main() {
         .chain((2..images).map(|i| format!("bench/img-{i}")))
         .take(images);
     for repo in repos {
-        pusher.push(&repo, "staging-1", Kind::OciIndex, &format!("{repo}-1"));
-        let two = pusher.push(&repo, "staging-2", Kind::OciIndex, &format!("{repo}-2"));
+        pusher.push(
+            &repo,
+            "staging-1111111",
+            Kind::OciIndex,
+            &format!("{repo}-1"),
+        );
+        let two = pusher.push(
+            &repo,
+            "staging-2222222",
+            Kind::OciIndex,
+            &format!("{repo}-2"),
+        );
         pusher.put_manifest(&repo, "latest", two.media_type, &two.bytes);
     }
     let proxy = Proxy::start(&registry.url());
