@@ -21,6 +21,7 @@ mod tenant_run;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Instant;
 
 use common::ci::GithubActions;
@@ -71,16 +72,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     } else {
         Layout::Records
     };
-    let records: Option<Box<dyn Write + Send>> = match (&cli.records, layout) {
-        (Some(path), _) => Some(Box::new(BufWriter::new(File::create(path).map_err(
-            |error| common::Error::Report {
-                path: path.clone(),
-                error,
-            },
-        )?))),
-        (None, Layout::Records) => Some(Box::new(io::stdout())),
-        (None, Layout::Script) => None,
-    };
+    let records = records_sink(cli.records.as_deref(), layout)?;
     let junit = cli
         .junit
         .as_deref()
@@ -107,13 +99,11 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         sha,
     };
 
-    let mut done = 0u64;
-    common::pool::run(
+    let tally = common::pool::run(
         usize::from(cli.jobs),
         input.by_ref(),
         |(seq, tenant)| (seq, runner.tenant(&tenant, seq)),
         |(seq, result)| {
-            done += 1;
             reporter.tenant_done(result, seq);
             if reporter.is_closed() {
                 ControlFlow::Break(())
@@ -130,24 +120,21 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         None => None,
     };
     let (totals, output_error) = reporter.finish(&suite.name, wall_ms, stopped);
-    let unchecked = input.read - done;
+    let unchecked = input.read - tally.delivered as u64;
     let broken_pipe = output_error
         .as_ref()
-        .is_some_and(|e| common::exit::is_broken_pipe(e));
-    if closed && broken_pipe {
-        // Nobody reads the records any more: stop, and say what was left.
-        let undone = match (unchecked, input.exhausted && input.error.is_none()) {
+        .is_some_and(|e| closed && common::exit::is_broken_pipe(e));
+    if broken_pipe {
+        // Nobody reads the output any more: say what was left undone.
+        let all_read = input.exhausted && input.error.is_none();
+        let undone = match (unchecked, all_read) {
             (0, true) => None,
             (n, true) => Some(format!("{n} tenant(s) left unchecked")),
             (n, false) => Some(format!(
                 "{n} tenant(s) left unchecked, and the rest of the input was not read"
             )),
         };
-        let code = if totals.checks_failed == 0 {
-            Code::Ok
-        } else {
-            Code::Failed
-        };
+        let code = verdict_code(&totals);
         return Ok(common::exit::stdout_closed(
             "canary-smoke",
             undone.as_deref(),
@@ -165,10 +152,33 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     if totals.tenants() == 0 {
         return Err(common::Error::Usage("no tenants were checked".into()).into());
     }
-    Ok(if totals.checks_failed == 0 {
+    Ok(verdict_code(&totals))
+}
+
+fn verdict_code(totals: &report::Totals) -> Code {
+    if totals.checks_failed == 0 {
         Code::Ok
     } else {
         Code::Failed
+    }
+}
+
+/// Where records go: the `--records` file, else stdout unless stdout
+/// carries the script's text.
+fn records_sink(
+    path: Option<&Path>,
+    layout: Layout,
+) -> Result<Option<Box<dyn Write + Send>>, Error> {
+    Ok(match (path, layout) {
+        (Some(path), _) => {
+            let file = File::create(path).map_err(|error| common::Error::Report {
+                path: path.to_path_buf(),
+                error,
+            })?;
+            Some(Box::new(BufWriter::new(file)))
+        }
+        (None, Layout::Records) => Some(Box::new(io::stdout())),
+        (None, Layout::Script) => None,
     })
 }
 
