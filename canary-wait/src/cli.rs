@@ -11,8 +11,10 @@ use common::Sha;
 /// Reads tenant JSON lines on stdin (as written by tenant-list) and polls
 /// every tenant's version endpoint concurrently (GET --path, then the JSON
 /// pointer --field of the response) until it reports --sha. Each tenant is
-/// written to stdout, unchanged, the moment it is ready, so a canary-smoke
-/// downstream starts on early tenants while the others still update.
+/// written to stdout the moment it is ready (its record as read, with the
+/// URL normalised and a name derived when it has none, as tenant-list
+/// does), so a canary-smoke downstream starts on early tenants while the
+/// others still update.
 ///
 /// A tenant is ready when the reported value equals --sha or one is a prefix
 /// of the other (a 7-character sha against a 40-character one), compared
@@ -55,7 +57,8 @@ EXIT STATUS:
   1  a tenant did not report --sha: the timeout passed, it serves no sha
      (--if-no-sha fail), or it is misconfigured; each is named with what it
      last reported, and written to stdout marked \"canary_wait\":{\"ready\":false,…};
-     also when stdout closed before every tenant was passed on
+     also when stdin was still open at the timeout (the list never ended), and
+     when stdout closed before every tenant was passed on
   2  usage or input error: a bad flag (--sha must be 7 to 40 hex characters),
      a malformed or invalid tenant line (named as stdin:LINE), a duplicate
      tenant, or no tenants at all
