@@ -93,7 +93,7 @@ impl Trie {
     }
 
     fn walk(&self, text: &[u8], at: usize, node: usize, best: &mut Option<usize>) {
-        for (c, len) in decode_at(text, at) {
+        for &(c, len) in decode_at(text, at).as_slice() {
             if let Some(next) = self.child(node, c) {
                 let end = at + len;
                 if self.nodes[next].terminal && best.is_none_or(|b| end > b) {
@@ -190,11 +190,32 @@ pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// At most three readings of one position, without allocating (scrubbing
+/// runs over every byte of every record).
+#[derive(Debug, Default)]
+struct Readings {
+    items: [(char, usize); 3],
+    len: usize,
+}
+
+impl Readings {
+    fn push(&mut self, reading: (char, usize)) {
+        if self.len < self.items.len() {
+            self.items[self.len] = reading;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[(char, usize)] {
+        &self.items[..self.len]
+    }
+}
+
 /// The characters the text at `at` may stand for, with how many bytes each
 /// reading takes: the character itself, and the escapes JSON (once or more)
 /// and URLs use for it.
-fn decode_at(text: &[u8], at: usize) -> Vec<(char, usize)> {
-    let mut found = Vec::with_capacity(2);
+fn decode_at(text: &[u8], at: usize) -> Readings {
+    let mut found = Readings::default();
     let Some(&first) = text.get(at) else {
         return found;
     };
