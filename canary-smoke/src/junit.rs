@@ -20,6 +20,8 @@ pub struct Junit {
     out: BufWriter<File>,
     /// `--sha`: a property of every testsuite.
     sha: Option<String>,
+    /// The first write that failed: the report is then abandoned.
+    failed: Option<io::Error>,
 }
 
 impl Junit {
@@ -38,12 +40,15 @@ impl Junit {
             partial,
             out: BufWriter::new(file),
             sha,
+            failed: None,
         })
     }
 
-    pub fn add(&mut self, tenant: &TenantResult) -> Result<(), common::Error> {
-        self.write_tenant(tenant)
-            .map_err(|error| self.report(error))
+    /// Adds a tenant's testsuite; a failure is kept for [`Junit::finish`].
+    pub fn add(&mut self, tenant: &TenantResult) {
+        if self.failed.is_none() {
+            self.failed = self.write_tenant(tenant).err();
+        }
     }
 
     fn write_tenant(&mut self, tenant: &TenantResult) -> io::Result<()> {
@@ -96,8 +101,11 @@ impl Junit {
     /// Writes the report: the root element with the totals around every
     /// tenant written so far.
     pub fn finish(mut self, tests: u64, failures: u64, total_ms: u64) -> Result<(), common::Error> {
-        self.assemble(tests, failures, total_ms)
-            .map_err(|error| self.report(error))
+        let result = match self.failed.take() {
+            Some(error) => Err(error),
+            None => self.assemble(tests, failures, total_ms),
+        };
+        result.map_err(|error| self.report(error))
     }
 
     fn assemble(&mut self, tests: u64, failures: u64, total_ms: u64) -> io::Result<()> {

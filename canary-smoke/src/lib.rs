@@ -73,12 +73,12 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         Layout::Records
     };
     let records = records_sink(cli.records.as_deref(), layout)?;
-    let junit = cli
+    let mut junit = cli
         .junit
         .as_deref()
         .map(|path| Junit::create(path, sha.clone()))
         .transpose()?;
-    let reporter = Reporter::new(layout, records, ci, junit, sha.clone());
+    let reporter = Reporter::new(layout, records, ci, sha.clone());
     let requester = Requester {
         agent: common::http::agent(
             "canary-smoke",
@@ -104,7 +104,10 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         input.by_ref(),
         |(seq, tenant)| (seq, runner.tenant(&tenant, seq)),
         |(seq, result)| {
-            reporter.tenant_done(result, seq);
+            reporter.tenant_done(&result, seq);
+            if let Some(junit) = &mut junit {
+                junit.add(&result);
+            }
             if reporter.is_closed() {
                 ControlFlow::Break(())
             } else {
@@ -119,7 +122,13 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         Some(error) => Some(error.to_string()),
         None => None,
     };
-    let (totals, output_error) = reporter.finish(&suite.name, wall_ms, stopped);
+    let (totals, mut output_error) = reporter.finish(&suite.name, wall_ms, stopped);
+    if let Some(junit) = junit {
+        let checks = totals.checks_passed + totals.checks_failed;
+        if let Err(error) = junit.finish(checks, totals.checks_failed, wall_ms) {
+            output_error.get_or_insert(error);
+        }
+    }
     let unchecked = input.read - tally.delivered as u64;
     let broken_pipe = output_error
         .as_ref()

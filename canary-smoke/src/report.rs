@@ -13,7 +13,6 @@ use common::jsonl::RecordWriter;
 use common::redact::scrub;
 use common::term::Style;
 
-use crate::junit::Junit;
 use crate::record::{CheckRecord, TenantResult};
 
 /// Longest excerpt of a response body kept in records, logs and reports.
@@ -72,7 +71,6 @@ pub struct Reporter {
     /// Script layout: finished tenants' text waiting for earlier tenants,
     /// so tenants print in input order as the script printed them.
     script: Mutex<InOrder>,
-    junit: Option<Mutex<(Junit, Option<common::Error>)>>,
     sha: Option<String>,
 }
 
@@ -83,7 +81,6 @@ impl Reporter {
         layout: Layout,
         records: Option<Box<dyn Write + Send>>,
         ci: GithubActions,
-        junit: Option<Junit>,
         sha: Option<String>,
     ) -> Reporter {
         Reporter {
@@ -98,7 +95,6 @@ impl Reporter {
                 next: 1,
                 waiting: BTreeMap::new(),
             }),
-            junit: junit.map(|j| Mutex::new((j, None))),
             sha,
         }
     }
@@ -127,10 +123,10 @@ impl Reporter {
     }
 
     /// A tenant's PASS/FAIL text, annotations, totals and JUnit entry.
-    pub fn tenant_done(&self, tenant: TenantResult, seq: u64) {
+    pub fn tenant_done(&self, tenant: &TenantResult, seq: u64) {
         match self.layout {
-            Layout::Records => self.tenant_lines(&tenant),
-            Layout::Script => self.script_text(&tenant, seq),
+            Layout::Records => self.tenant_lines(tenant),
+            Layout::Script => self.script_text(tenant, seq),
         }
         // Checks not sent follow from the failure that stopped them, and
         // checks sent at once to a tenant that does not answer fail alike:
@@ -169,14 +165,6 @@ impl Reporter {
             for check in tenant.checks.iter().filter(|c| !c.ok) {
                 if totals.failures.len() < SUMMARY_ROWS {
                     totals.failures.push(check.clone());
-                }
-            }
-        }
-        if let Some(junit) = &self.junit {
-            let mut junit = lock(junit);
-            if junit.1.is_none() {
-                if let Err(error) = junit.0.add(&tenant) {
-                    junit.1 = Some(error);
                 }
             }
         }
@@ -311,20 +299,6 @@ impl Reporter {
             outputs(&self.ci, &totals),
         ];
         for result in reports {
-            if let Err(error) = result {
-                first_error.get_or_insert(error);
-            }
-        }
-        if let Some(junit) = self.junit {
-            let (junit, error) = junit.into_inner().unwrap_or_else(|e| e.into_inner());
-            let result = match error {
-                Some(error) => Err(error),
-                None => junit.finish(
-                    totals.checks_passed + totals.checks_failed,
-                    totals.checks_failed,
-                    wall_ms,
-                ),
-            };
             if let Err(error) = result {
                 first_error.get_or_insert(error);
             }
