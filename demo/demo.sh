@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The release loop, end to end, on loopback, with the real tools:
 #
-#   tenant-list | canary-wait | canary-smoke   gate a good build, then promote it
-#   registry-tag --atomic                       move latest of both images at once
+#   rollback-latest --pin                       pin what the gate tests, as it starts
+#   tenant-list | canary-wait | canary-smoke   gate a good build
+#   rollback-latest --pinned                    promote exactly the pinned manifests,
+#                                               latest of both images at once
 #   (a bad build)                               rejected by the gate; latest stays put
 #   rollback-latest                             one command puts every image back
 #
 # Usage: demo/demo.sh [--quiet]
-#   BIN_DIR   where the built tools are (default: target/debug)
+#   BIN_DIR (or TOOLS_DIR)  where the built tools are
+#                           (default: $CARGO_TARGET_DIR/debug, else target/debug)
 # Exits non-zero, with the reason, if any step does not behave as narrated.
 set -euo pipefail
 
 QUIET=0
 [[ "${1:-}" == "--quiet" ]] && QUIET=1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN_DIR=${BIN_DIR:-$ROOT/target/debug}
+BIN_DIR=${BIN_DIR:-${TOOLS_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}}
 export PATH="$BIN_DIR:$PATH"
 # The tools must not pick up the caller's CI, proxy or credential settings.
 unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_TOKEN GITHUB_ACTOR REGISTRY_USERNAME \
@@ -98,6 +101,8 @@ wait_for "$WORK/registry.out" '^READY'
 REGISTRY=$(sed -n 's/^REGISTRY=//p' "$WORK/registry.out")
 PLATFORM=$REGISTRY/molecule-ai/platform
 TENANT=$REGISTRY/molecule-ai/platform-tenant
+# The images rollback-latest moves (its own variable; never IMAGE_NAME).
+export ROLLBACK_IMAGES="$PLATFORM $TENANT"
 say "  registry at http://$REGISTRY"
 ok "registry up"
 
@@ -116,12 +121,12 @@ gate() {
   set +e
   tenant-list --file "$2" 2>"$WORK/tenant-list.err" \
     | canary-wait --sha "$1" --interval 200ms --timeout 30s 2>"$WORK/canary-wait.err" \
-    | canary-smoke --jobs 4 >"$WORK/results.jsonl" 2>"$WORK/canary-smoke.err"
+    | canary-smoke --sha "$1" --jobs 4 >"$WORK/results.jsonl" 2>"$WORK/canary-smoke.err"
   local codes=("${PIPESTATUS[@]}")
   set -e
   GATE_CODES="${codes[*]}"
   if ((!QUIET)); then
-    say "  \$ tenant-list --file fleet.jsonl | canary-wait --sha $1 | canary-smoke"
+    say "  \$ tenant-list --file fleet.jsonl | canary-wait --sha $1 | canary-smoke --sha $1"
     tail -n 3 "$WORK/canary-wait.err" | show
     grep -v '^$' "$WORK/canary-smoke.err" | show
     say "  result records on stdout (one per check; failures first, then a sample):"
@@ -132,21 +137,31 @@ gate() {
 
 latest_of() { registry-tag "$1:latest" 2>/dev/null | sed -n 's/.*"digest":"\([^"]*\)".*/\1/p'; }
 
-step "3. The canaries run the good build ($GOOD7); the gate checks them"
+# pin SHA7 : as the gate starts, which manifest staging-SHA7 is on every image
+# and where latest is; the promotion moves latest to exactly these.
+pin() {
+  say "  \$ rollback-latest --pin $1 > pin.jsonl"
+  rollback-latest --pin "$1" >"$WORK/pin.jsonl" 2>"$WORK/pin.err" || fail "rollback-latest --pin exited $?"
+  [[ $(grep -c '"expect_current"' "$WORK/pin.jsonl") -eq 2 ]] || fail "the pin has no move request per image"
+  ((QUIET)) || cut -c1-200 "$WORK/pin.jsonl" | show
+}
+
+step "3. The canaries run the good build ($GOOD7); the gate pins it, then checks them"
 start_helper 8 fleet-good fake-fleet --tenants 3 --sha "$GOOD"
 wait_for "$WORK/fleet-good.err" 'serving'
+pin "$GOOD7"
 gate "$GOOD7" "$WORK/fleet-good.out"
 [[ "$GATE_CODES" == "0 0 0" ]] || fail "the gate on the good build exited $GATE_CODES, expected 0 0 0"
 checks=$(grep -c '"ok":true' "$WORK/results.jsonl")
 [[ "$checks" -eq 18 ]] || fail "expected 18 passing checks (3 tenants × 6), got $checks"
 ok "green: 3 tenants × 6 checks passed"
 
-step "4. Green, so promote: latest of both images, all-or-nothing"
-printf '{"image":"%s","source":"staging-%s","tag":"latest"}\n' "$PLATFORM" "$GOOD7" "$TENANT" "$GOOD7" >"$WORK/promote.jsonl"
-say "  \$ registry-tag --atomic < promote.jsonl"
-registry-tag --atomic <"$WORK/promote.jsonl" >"$WORK/promote.out" 2>"$WORK/registry-tag.err" \
-  || fail "registry-tag --atomic exited $?"
-show "$WORK/registry-tag.err"; show "$WORK/promote.out"
+step "4. Green, so promote the pinned manifests: latest of both images, all-or-nothing"
+say "  \$ rollback-latest --pinned pin.jsonl"
+rollback-latest --pinned "$WORK/pin.jsonl" >"$WORK/promote.out" 2>"$WORK/promote.err" \
+  || fail "rollback-latest --pinned exited $?"
+mv "$WORK/pin.jsonl" "$WORK/good-pin.jsonl"
+show "$WORK/promote.err"; show "$WORK/promote.out"
 [[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "platform:latest is not staging-$GOOD7"
 [[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "platform-tenant:latest is not staging-$GOOD7"
 ok "latest → staging-$GOOD7 on both images"
@@ -155,12 +170,13 @@ step "5. A bad build ($BAD7): on one canary, GET /workspaces answers 500"
 exec 8>&-
 start_helper 9 fleet-bad fake-fleet --tenants 3 --sha "$BAD" --fault 1=status500:/workspaces
 wait_for "$WORK/fleet-bad.err" 'serving'
+pin "$BAD7"
 gate "$BAD7" "$WORK/fleet-bad.out"
 [[ "$GATE_CODES" == "0 0 1" ]] || fail "the gate on the bad build exited $GATE_CODES, expected 0 0 1"
 grep -q '"tenant":"canary-1","url":"[^"]*","check":"workspaces","ok":false' "$WORK/results.jsonl" \
   || fail "canary-1's failing workspaces check is not in the records"
 if grep -q '"tenant":"canary-[02]".*"ok":false' "$WORK/results.jsonl"; then fail "a healthy canary failed"; fi
-say "  the gate is red, so the promotion step does not run"
+say "  the gate is red, so the promotion step does not run: pin.jsonl is never applied"
 [[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "platform:latest moved after a red gate"
 [[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "platform-tenant:latest moved after a red gate"
 ok "rejected: latest still at staging-$GOOD7"
@@ -170,12 +186,24 @@ registry-tag "$PLATFORM:staging-$BAD7" latest >/dev/null 2>"$WORK/by-hand.err" |
 registry-tag "$TENANT:staging-$BAD7" latest >/dev/null 2>>"$WORK/by-hand.err" || fail "moving platform-tenant by hand failed"
 say "  (someone ran: registry-tag IMAGE:staging-$BAD7 latest, on both images)"
 say "  \$ rollback-latest $GOOD7"
-ROLLBACK_IMAGES="$PLATFORM $TENANT" rollback-latest "$GOOD7" \
+rollback-latest "$GOOD7" \
   >"$WORK/rollback.out" 2>"$WORK/rollback-latest.err" || fail "rollback-latest exited $?"
 show "$WORK/rollback-latest.err"; show "$WORK/rollback.out"
 [[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "platform:latest was not rolled back"
 [[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "platform-tenant:latest was not rolled back"
 ok "rolled back: latest → staging-$GOOD7 on both images"
+
+step "7. A stale pin is refused: latest moved since the gate that took it started"
+say "  (a re-run of the first promotion, whose pin expected no latest at all)"
+say "  \$ rollback-latest --pinned good-pin.jsonl"
+code=0
+rollback-latest --pinned "$WORK/good-pin.jsonl" >"$WORK/stale.out" 2>"$WORK/stale.err" || code=$?
+show "$WORK/stale.err"
+((code == 1)) || fail "a stale pin exited $code, expected 1"
+[[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "a stale pin moved platform:latest"
+[[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "a stale pin moved platform-tenant:latest"
+mv "$WORK/stale.err" "$WORK/stale.log"  # an expected failure, not one to dump if a later step fails
+ok "refused (exit 1): nothing moved"
 
 step "Where latest points now"
 if ((!QUIET)); then
