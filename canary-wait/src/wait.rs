@@ -278,7 +278,6 @@ impl Waiter {
 
     fn polled(&mut self, id: u32, observation: Observation) -> Result<(), Error> {
         let now = Instant::now();
-        let grace = self.misconfigured_after;
         let entry = &mut self.entries[id as usize];
         entry.last = observation.text.into_boxed_str();
         let mut retry_after = None;
@@ -318,11 +317,6 @@ impl Waiter {
             entry.refused_since = None;
         }
         let newly_sha_less = observation.kind == Kind::NoSha && !entry.seen_sha && !entry.no_sha;
-        let newly_misconfigured = !entry.misconfigured
-            && !entry.answered
-            && entry
-                .refused_since
-                .is_some_and(|since| now.duration_since(since) >= grace);
         if entry.answered && entry.misconfigured {
             entry.misconfigured = false;
             self.misconfigured -= 1;
@@ -334,11 +328,7 @@ impl Waiter {
                 return Ok(());
             }
         }
-        if newly_misconfigured {
-            self.entries[id as usize].misconfigured = true;
-            self.misconfigured += 1;
-            self.say_misconfigured(id);
-        }
+        self.check_misconfigured(id, now);
         let entry = &self.entries[id as usize];
         let delay = self.pacing.delay(entry.failures, retry_after);
         self.timers.at(now + delay, id);
@@ -383,7 +373,20 @@ impl Waiter {
         Ok(())
     }
 
-    fn say_misconfigured(&self, id: u32) {
+    /// Marks tenant `id` misconfigured, and says so, once every answer it
+    /// gave for `--misconfigured-after` was 401/403/404.
+    fn check_misconfigured(&mut self, id: u32, now: Instant) {
+        let grace = self.misconfigured_after;
+        let entry = &mut self.entries[id as usize];
+        let refused_throughout = !entry.answered
+            && entry
+                .refused_since
+                .is_some_and(|since| now.duration_since(since) >= grace);
+        if entry.misconfigured || !refused_throughout {
+            return;
+        }
+        entry.misconfigured = true;
+        self.misconfigured += 1;
         let entry = &self.entries[id as usize];
         note(
             TOOL,
@@ -492,6 +495,13 @@ impl Waiter {
                 waited: Some(human(self.timeout)),
             });
         }
+        // A tenant refused long enough is misconfigured at the deadline even
+        // if its backoff put its next poll after it.
+        let now = Instant::now();
+        let left: Vec<u32> = self.waiting.iter().copied().collect();
+        for &id in &left {
+            self.check_misconfigured(id, now);
+        }
         let elapsed = self.started.elapsed();
         let mut verdict = Verdict::new(
             self.sha.clone(),
@@ -505,7 +515,6 @@ impl Waiter {
                 verdict.failed.push(self.straggler(id));
             }
         }
-        let left: Vec<u32> = self.waiting.iter().copied().collect();
         for id in left {
             let straggler = self.straggler(id);
             let goes_on = self.proceed_on_timeout
