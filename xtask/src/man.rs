@@ -93,7 +93,7 @@ pub fn render(cmd: &Command, tools: &[&str], version: &str, repository: &str) ->
         "The guide, the record formats and the migration from the bash scripts: {repository}"
     ))]);
     page.push_str(&without_preamble(roff_text(&roff)));
-    page
+    ascii(&page)
 }
 
 /// The top-level section titles of a rendered page, in order.
@@ -358,6 +358,21 @@ fn description(roff: &mut Roff, cmd: &Command) {
     }
 }
 
+/// The page in ASCII: every other character as a groff/mandoc `\[uXXXX]`
+/// escape, so that the page renders the same whatever encoding a `man`
+/// assumes (no preprocessor needed).
+fn ascii(page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
+    for c in page.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\[u{:04X}]", c as u32));
+        }
+    }
+    out
+}
+
 /// What roff writes before a page's first line, for apostrophes that paste;
 /// one copy per page is enough.
 fn without_preamble(piece: String) -> String {
@@ -496,6 +511,17 @@ EXAMPLES:
         assert!(description.starts_with(
             ".PP\nAt length, with \\-\\-flags.\n.PP\n.EX\ndemo\\-tool X   one\ndemo\\-tool Y   two\n.EE\n"
         ), "{description}");
+    }
+
+    #[test]
+    fn other_characters_than_ascii_are_escaped() {
+        let cmd = Command::new("t")
+            .about("Moves latest \u{2192} sha256:\u{2026}")
+            .after_long_help("EXAMPLES:\n  t \u{1F600}");
+        let page = render(&cmd, &["t"], "1", "r");
+        assert!(page.is_ascii(), "{page}");
+        assert!(page.contains("latest \\[u2192] sha256:\\[u2026]"), "{page}");
+        assert!(page.contains("t \\[u1F600]"), "{page}");
     }
 
     #[test]
