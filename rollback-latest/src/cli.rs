@@ -30,14 +30,22 @@ IMAGES (first match wins; the list and where it came from are printed first):
   other purposes.
 
 CREDENTIALS (as registry-tag; the source used is named in errors, never the secret):
-  REGISTRY_USERNAME, REGISTRY_PASSWORD  for every registry
-  GITHUB_TOKEN, GITHUB_ACTOR            for ghcr.io, as the old script used them
+  REGISTRY_USERNAME, REGISTRY_PASSWORD  only for the registry REGISTRY_HOST names (without
+                                        it: the images' one registry, none if several)
+  GITHUB_TOKEN, GITHUB_ACTOR            for ghcr.io only, as the old script used them
   DOCKER_CONFIG                         directory of config.json (default ~/.docker)
+  --authfile FILE, REGISTRY_AUTH_FILE   a containers auth file (docker's auths format)
+  $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json
   otherwise                             anonymous
 
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": secrets are masked first, failures are annotated
-  GITHUB_STEP_SUMMARY  a Markdown table of every image's latest is appended here
+  GITHUB_STEP_SUMMARY  the verdict (first line), then a table of every image's latest
+                       before and now, digests in full
+  GITHUB_OUTPUT        step outputs: digest (one image) or digests (JSON object
+                       image → digest, several images), where latest points now;
+                       changed (true/false); with --pin also pinned (the pin lines)
+  RUNNER_DEBUG         \"1\" under GitHub Actions: as -v
   NO_COLOR             no colour on stderr
 
 EXIT STATUS:
@@ -121,6 +129,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub registry: registry_tag::RegistryArgs,
+
+    #[command(flatten)]
+    pub verbosity: common::cli::Verbosity,
 }
 
 #[cfg(test)]

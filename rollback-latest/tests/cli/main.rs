@@ -3,11 +3,13 @@
 
 mod support;
 
+mod actions;
 mod images;
 mod inspect;
 mod list;
 mod pin;
 mod pipes;
+mod race;
 mod rollback;
 mod shas;
 mod terminal;
