@@ -9,6 +9,7 @@
 //! docs/suites.md.
 
 mod cli;
+mod in_flight;
 mod input;
 pub mod judge;
 mod junit;
@@ -31,10 +32,11 @@ pub use cli::{Cli, AFTER_LONG_HELP};
 pub use record::{CheckRecord, TenantResult};
 pub use suite::Suite;
 
+use in_flight::InFlight;
 use input::Input;
 use junit::Junit;
 use report::{Layout, Reporter};
-use request::{InFlight, Requester};
+use request::Requester;
 use tenant_run::Runner;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +91,13 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         retries: cli.retries,
         max_body: cli.max_body,
         deadline,
-        in_flight: InFlight::new(usize::from(cli.jobs)),
     };
+    let in_flight = InFlight::new(usize::from(cli.jobs));
     let runner = Runner {
         suite: &suite,
         requester: &requester,
         reporter: &reporter,
+        in_flight: &in_flight,
         run_id: run_id(),
         sha,
     };

@@ -4,7 +4,6 @@
 //! host, connection errors retried with backoff when `--retries` asks.
 
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -57,45 +56,6 @@ pub struct Requester {
     pub max_body: u64,
     /// `--timeout`: no request outlives the run's deadline.
     pub deadline: Option<Instant>,
-    /// `--jobs`: the cap on requests in flight across all tenants.
-    pub in_flight: InFlight,
-}
-
-/// A counting semaphore: at most N requests in flight at once.
-#[derive(Debug)]
-pub struct InFlight {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One request's place in flight, given back on drop.
-#[derive(Debug)]
-pub struct Permit<'a>(&'a InFlight);
-
-impl InFlight {
-    pub fn new(limit: usize) -> InFlight {
-        InFlight {
-            free: Mutex::new(limit.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    /// Waits for a free place.
-    pub fn acquire(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
 }
 
 impl Requester {

@@ -12,6 +12,7 @@ use common::redact::scrub;
 use common::Tenant;
 use serde_json::{Map, Value};
 
+use crate::in_flight::InFlight;
 use crate::judge::{describe, judge};
 use crate::record::{CheckRecord, TenantResult};
 use crate::report::{Reporter, EXCERPT_CHARS};
@@ -24,6 +25,8 @@ pub struct Runner<'a> {
     pub suite: &'a Suite,
     pub requester: &'a Requester,
     pub reporter: &'a Reporter,
+    /// `--jobs`: places for requests in flight, shared by every tenant.
+    pub in_flight: &'a InFlight,
     /// Makes probes unique to this run: `canary-smoke-<run>-<tenant seq>`.
     pub run_id: String,
     /// `--sha`: stamped into every record.
@@ -188,7 +191,7 @@ impl<'a> TenantRun<'a> {
                             done[index] = Some(record);
                         }
                         Start::Send(record, vars) => {
-                            let permit = this.runner.requester.in_flight.acquire();
+                            let permit = this.runner.in_flight.acquire();
                             let finished = finished.clone();
                             running += 1;
                             scope.spawn(move || {
