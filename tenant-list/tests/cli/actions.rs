@@ -59,7 +59,7 @@ fn count_is_a_step_output() {
         &[],
     );
     assert_eq!(run.out.code, 0, "{}", run.out.stderr);
-    assert_eq!(run.out.records().len(), 3);
+    assert_eq!(tenants(&run.out).len(), 3);
     assert_eq!(
         outputs(&run.output),
         [("count".to_string(), "3".to_string())]

@@ -23,8 +23,8 @@ fn a_closed_pipe_before_the_end_is_exit_1_saying_what_was_left() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let first: Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(first["url"], "https://tenant-0.example.com");
+    let first: Tenant = serde_json::from_str(&first).unwrap();
+    assert_eq!(first.url, "https://tenant-0.example.com");
     let out = child.wait_with_output().unwrap();
     // The reader left with tenants undelivered: not success, and stderr
     // says how much was left, in one line, without a panic.

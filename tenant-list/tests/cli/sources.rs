@@ -59,11 +59,11 @@ fn names_are_derived_and_path_prefixes_kept() {
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let recs = out.records();
-    assert_eq!(recs[0]["name"], "canary-pm");
-    assert_eq!(recs[0]["url"], "https://canary-pm.staging.example.com");
-    assert_eq!(recs[1]["name"], "127.0.0.1:8080/t/3");
-    assert_eq!(recs[1]["url"], "http://127.0.0.1:8080/t/3");
+    let recs = tenants(&out);
+    assert_eq!(recs[0].name.as_deref(), Some("canary-pm"));
+    assert_eq!(recs[0].url, "https://canary-pm.staging.example.com");
+    assert_eq!(recs[1].name.as_deref(), Some("127.0.0.1:8080/t/3"));
+    assert_eq!(recs[1].url, "http://127.0.0.1:8080/t/3");
 }
 
 #[test]
@@ -101,10 +101,10 @@ fn match_filters_by_name_or_url() {
     let urls =
         "https://canary-pm.example.com https://canary-eu.example.com https://prod-x.example.com";
     let out = from_env(urls, "a b c", &["--match", "canary-*"]);
-    let names: Vec<_> = out.records().iter().map(|r| r["name"].clone()).collect();
-    assert_eq!(names, [json!("canary-pm"), json!("canary-eu")]);
+    let names: Vec<_> = tenants(&out).into_iter().filter_map(|t| t.name).collect();
+    assert_eq!(names, ["canary-pm", "canary-eu"]);
     let out = from_env(urls, "a b c", &["--match", "prod-x.example"]);
-    assert_eq!(out.records().len(), 1);
+    assert_eq!(tenants(&out).len(), 1);
     let out = from_env(urls, "a b c", &["--match", "nothing"]);
     assert_usage_error(&out, &["no tenant", "nothing"]);
 }
@@ -139,5 +139,5 @@ fn reads_file_from_stdin_with_dash() {
         Some("{\"url\":\"https://a.example.com\",\"token\":\"t\"}\n"),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.records()[0]["url"], "https://a.example.com");
+    assert_eq!(tenants(&out)[0].url, "https://a.example.com");
 }

@@ -3,7 +3,8 @@
 pub use std::io::{BufRead, BufReader};
 pub use std::process::{Command, Stdio};
 
-pub use serde_json::{json, Value};
+pub use common::Tenant;
+pub use serde_json::json;
 pub use testkit::{hermetic, Output, TempDir};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tenant-list");
@@ -30,15 +31,18 @@ pub fn from_file(lines: &str, args: &[&str]) -> Output {
     Output::of(tool(&home).arg("--file").arg(&file).args(args), None)
 }
 
+/// stdout parsed as tenant records; any other line fails the test.
+pub fn tenants(out: &Output) -> Vec<Tenant> {
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a tenant {l:?}: {e}")))
+        .collect()
+}
+
 pub fn urls_and_tokens(out: &Output) -> Vec<(String, String)> {
-    out.records()
-        .iter()
-        .map(|r| {
-            (
-                r["url"].as_str().unwrap().to_string(),
-                r["token"].as_str().unwrap().to_string(),
-            )
-        })
+    tenants(out)
+        .into_iter()
+        .map(|t| (t.url, t.token.expose().to_string()))
         .collect()
 }
 
