@@ -93,7 +93,7 @@ fn if_no_sha_proceed_keeps_polling_then_passes_it_on_unconfirmed() {
             "--interval",
             "50ms",
             "--timeout",
-            "500ms",
+            "400ms",
             "--if-no-sha",
             "proceed",
         ],
@@ -128,7 +128,7 @@ fn if_no_sha_proceed_keeps_polling_then_passes_it_on_unconfirmed() {
     );
     line_starting(
         &done.stderr,
-        "warning: timed out after 500ms, proceeding anyway: 1 of 2 canaries went on unconfirmed",
+        "warning: timed out after 400ms, proceeding anyway: 1 of 2 canaries went on unconfirmed",
     );
 }
 

@@ -131,7 +131,7 @@ fn a_misconfigured_tenant_fails_at_the_deadline_with_that_reason() {
             "--misconfigured-after",
             "100ms",
             "--timeout",
-            "500ms",
+            "300ms",
         ],
         &[],
         &fleet.tenant_lines(),
@@ -148,7 +148,7 @@ fn a_misconfigured_tenant_fails_at_the_deadline_with_that_reason() {
         .map(|r| r.canary_wait.as_ref().map(|v| v.reason.as_str()))
         .collect();
     assert_eq!(reasons, [None, Some("misconfigured"), Some("timeout")]);
-    let verdict = line_starting(&done.stderr, "timed out after 500ms: 2 of 3 canaries");
+    let verdict = line_starting(&done.stderr, "timed out after 300ms: 2 of 3 canaries");
     assert!(
         verdict.ends_with("saas (misconfigured: HTTP 404), old (reports 1a2b3c4)"),
         "{verdict}"
