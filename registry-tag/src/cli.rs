@@ -41,11 +41,16 @@ use crate::{Client, Credentials, Error, Options};
     verbatim_doc_comment,
     after_long_help = "\
 CREDENTIALS (first match wins; the source used is named in errors, never the secret):
-  REGISTRY_USERNAME, REGISTRY_PASSWORD  username and password or token, for every registry
-  GITHUB_TOKEN, GITHUB_ACTOR            for ghcr.io (user defaults to github-actions)
+  REGISTRY_USERNAME, REGISTRY_PASSWORD  username and password or token, only for the
+                                        registry REGISTRY_HOST names (without it: the one
+                                        registry of the images given, none if several)
+  GITHUB_TOKEN, GITHUB_ACTOR            for ghcr.io only (user defaults to github-actions)
   DOCKER_CONFIG                         directory of config.json (default ~/.docker): its
                                         credHelpers, credsStore (docker-credential-NAME get)
                                         and auths entries
+  --authfile FILE, REGISTRY_AUTH_FILE   a containers auth file (the same auths format)
+  $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json
+                                        podman's and skopeo's logins
   otherwise                             anonymous (Bearer registries still hand out pull tokens)
 
 ENVIRONMENT:
@@ -124,6 +129,11 @@ pub struct RegistryArgs {
     /// given up on after this long is treated as one that may still land.
     #[arg(long, value_name = "DURATION", value_parser = common::duration::parse_flag)]
     pub request_timeout: Option<Duration>,
+
+    /// A containers auth file (docker's `auths` format), tried after the
+    /// environment and docker's config.json; default $REGISTRY_AUTH_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<std::path::PathBuf>,
 }
 
 impl RegistryArgs {
@@ -132,7 +142,7 @@ impl RegistryArgs {
     /// printed (even a usage error), then the credential configuration
     /// checked.
     pub fn client(&self, tool: &str, version: &str, ci: &GithubActions) -> Result<Client, Error> {
-        let credentials = Credentials::from_env();
+        let credentials = Credentials::from_env().with_authfile(self.authfile.clone());
         let client = Client::new(
             Options {
                 insecure: self.insecure,

@@ -40,12 +40,7 @@ CREDENTIALS (as registry-tag; the source used is named in errors, never the secr
 
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": secrets are masked first, failures are annotated
-  GITHUB_STEP_SUMMARY  the verdict (first line), then a table of every image's latest
-                       before and now, digests in full
-  GITHUB_OUTPUT        step outputs: digest (one image) or digests (JSON object
-                       image → digest, several images), where latest points now;
-                       changed (true/false); with --pin also pinned (the pin lines)
-  RUNNER_DEBUG         \"1\" under GitHub Actions: as -v
+  GITHUB_STEP_SUMMARY  a Markdown table of every image's latest is appended here
   NO_COLOR             no colour on stderr
 
 EXIT STATUS:
@@ -129,9 +124,6 @@ pub struct Cli {
 
     #[command(flatten)]
     pub registry: registry_tag::RegistryArgs,
-
-    #[command(flatten)]
-    pub verbosity: common::cli::Verbosity,
 }
 
 #[cfg(test)]

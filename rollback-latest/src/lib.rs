@@ -101,7 +101,6 @@ enum Task {
 }
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
-    cli.verbosity.init();
     // Everything the operator typed is checked before any request is made.
     let (images, image_source) = images(&cli.images, std::env::var_os(IMAGES_VAR))?;
     check_tag(&cli.tag).map_err(|e| Error::Usage(format!("--tag {:?}: {e}", cli.tag)))?;

@@ -23,7 +23,7 @@ _registry__tag() {
 
     case "${cmd}" in
         registry__tag)
-            opts="-h -V --list --atomic --expect-current --dry-run --insecure --timeout --request-timeout --help --version"
+            opts="-h -V --list --atomic --expect-current --dry-run --insecure --timeout --request-timeout --authfile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,10 @@ _registry__tag() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,6 +11,5 @@ complete -c rollback-latest -l dry-run -d 'Show each image\'s current and target
 complete -c rollback-latest -l list -d 'List each image\'s staging tags, newest first by the image\'s creation time (from its config; for an index, its first platform\'s), with digests, marking the one latest points at (a table on a terminal, records on a pipe)'
 complete -c rollback-latest -l json -d 'Print tag records (JSON lines) on stdout instead of the script\'s lines or a table; people\'s lines then go to stderr'
 complete -c rollback-latest -l insecure -d 'Allow plain http to non-loopback registries and token services'
-complete -c rollback-latest -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c rollback-latest -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rollback-latest -s V -l version -d 'Print version'

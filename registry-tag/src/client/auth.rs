@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use common::ci::GithubActions;
-use common::Secret;
+use common::{trace, Secret};
 use ureq::http::Method;
 
 use super::api_base;
@@ -103,6 +103,10 @@ impl Auth {
             if !(had_token && attempt == 0 && !insufficient) {
                 return Err(self.unauthorized(image, access, &reply));
             }
+            trace::step(&format!(
+                "token for {} refused (expired?): fetching a fresh one",
+                scope(image, access)
+            ));
         }
         unreachable!("the loop returns on its second pass")
     }
@@ -122,6 +126,7 @@ impl Auth {
             let state = registries.get(&image.registry).expect("pinged above");
             if let Some((granted, token)) = state.tokens.get(&image.repository) {
                 if *granted >= access {
+                    trace::step(&format!("token for {} (cached)", scope(image, *granted)));
                     return Ok(Some(bearer(token)));
                 }
             }
@@ -156,13 +161,15 @@ impl Auth {
 
     fn unauthorized(&self, image: &Image, access: Access, reply: &Reply) -> Error {
         let credential = self.credential_source(&image.registry);
-        let detail = if credential == Source::Anonymous.describe() {
+        let detail = if credential != Source::Anonymous.describe() {
+            reply.describe()
+        } else if let Some(why) = self.credentials.env_not_used(&image.registry) {
+            format!("{}; {why}", reply.describe())
+        } else {
             format!(
-                "{}; set REGISTRY_USERNAME/REGISTRY_PASSWORD or log in with docker",
+                "{}; set REGISTRY_USERNAME/REGISTRY_PASSWORD, pass --authfile, or log in with docker or podman",
                 reply.describe()
             )
-        } else {
-            reply.describe()
         };
         Error::Unauthorized {
             registry: image.registry.clone(),
@@ -226,6 +233,21 @@ impl Auth {
             }
             _ => return Err(failed(reply.describe())),
         };
+        trace::step(&format!(
+            "ping {registry}: {}",
+            match &challenge {
+                Challenge::None => "no authentication".to_string(),
+                Challenge::Basic => format!("Basic, {}", credential.source.describe()),
+                Challenge::Bearer { realm, service } => format!(
+                    "Bearer tokens from {realm}{}, {}",
+                    service
+                        .as_deref()
+                        .map(|s| format!(" (service {s})"))
+                        .unwrap_or_default(),
+                    credential.source.describe()
+                ),
+            }
+        ));
         self.registries.lock().expect("lock").insert(
             registry.to_string(),
             RegistryState {
@@ -261,7 +283,8 @@ impl Auth {
                 }
             }
         })?;
-        let scope = format!("repository:{}:{}", image.repository, access.actions());
+        let scope = scope(image, access);
+        trace::step(&format!("token for {scope} from {}", realm_url.url));
         let mut url = format!("{}?scope={}", realm_url.url, query_value(&scope));
         if let Some(service) = service {
             url.push_str(&format!("&service={}", query_value(service)));
@@ -310,6 +333,11 @@ impl Auth {
                 invalid("the token service answered without \"token\" or \"access_token\"")
             })
     }
+}
+
+/// The token scope of `access` to `image`: `repository:org/app:pull,push`.
+fn scope(image: &Image, access: Access) -> String {
+    format!("repository:{}:{}", image.repository, access.actions())
 }
 
 fn bearer(token: &Secret) -> Secret {

@@ -59,6 +59,8 @@ impl Default for Options {
 pub struct Client {
     transport: Transport,
     auth: Auth,
+    /// Names the tool in warnings.
+    tool: String,
     timeout: Duration,
 }
 
@@ -68,6 +70,7 @@ impl Client {
         Client {
             transport: Transport::new(agent, options.retry, options.timeout),
             auth: Auth::new(credentials, options.insecure),
+            tool: options.tool.clone(),
             timeout: options.timeout,
         }
     }
@@ -86,6 +89,18 @@ impl Client {
         }
         self.auth.ci = ci;
         self
+    }
+
+    /// Names the images of this run before the first request, so that
+    /// `REGISTRY_USERNAME`/`REGISTRY_PASSWORD` without `REGISTRY_HOST` go to
+    /// their registry when they all share one; when they do not, the pair
+    /// goes to none of them and a warning says so. [`crate::plan`] calls it
+    /// for its moves.
+    pub fn bind_env_credentials<'a>(&self, images: impl IntoIterator<Item = &'a Image>) {
+        let registries = images.into_iter().map(|i| i.registry.as_str());
+        if let Some(warning) = self.auth.credentials.bind_env(registries) {
+            common::term::note(&self.tool, &warning);
+        }
     }
 
     /// HTTP requests made so far, retries and token requests included.

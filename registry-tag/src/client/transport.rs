@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::ci::neutralize;
 use common::http::{parse_retry_after, Backoff, Failure};
 use common::redact::scrub;
-use common::Secret;
+use common::{trace, Secret};
 use ureq::http::{HeaderMap, Method, Response};
 
 use crate::Error;
@@ -89,10 +89,13 @@ impl<'a> Request<'a> {
         self
     }
 
-    fn http(&self) -> ureq::http::request::Builder {
+    /// The `http::Request` of attempt `retry` (0 for the first), which the
+    /// agent's trace middleware shows at `-v`.
+    fn http(&self, retry: u32) -> ureq::http::request::Builder {
         let mut builder = ureq::http::Request::builder()
             .method(self.method.clone())
-            .uri(&self.url);
+            .uri(&self.url)
+            .extension(trace::Attempt(retry));
         for (name, value) in &self.headers {
             builder = builder.header(*name, value);
         }
@@ -252,7 +255,7 @@ impl Transport {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let result = self
-                .send_once(request)
+                .send_once(request, attempt - 1)
                 .map_err(|e| Failure::from(&e).with_limit(self.timeout));
             let wait = match &result {
                 Ok(resp) if matches!(resp.status().as_u16(), 408 | 429 | 500 | 502 | 503 | 504) => {
@@ -295,8 +298,12 @@ impl Transport {
         }
     }
 
-    fn send_once(&self, request: &Request) -> Result<Response<ureq::Body>, ureq::Error> {
-        let builder = request.http();
+    fn send_once(
+        &self,
+        request: &Request,
+        retry: u32,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        let builder = request.http(retry);
         match request.body {
             Some(bytes) => self.agent.run(builder.body(bytes)?),
             None => self.agent.run(builder.body(())?),

@@ -7,6 +7,7 @@ mod support;
 
 mod atomic;
 mod auth;
+mod credentials;
 mod protocol;
 mod races;
 mod requests;

@@ -1,0 +1,251 @@
+//! Where credentials come from, against the real registry behind htpasswd:
+//! `REGISTRY_USERNAME`/`REGISTRY_PASSWORD` only for the registry they are
+//! meant for (`REGISTRY_HOST`, or the one registry of the images),
+//! `GITHUB_TOKEN` only for ghcr.io, `--authfile`/`REGISTRY_AUTH_FILE` and the
+//! containers auth files podman and skopeo write. Every case checks, at a
+//! counting proxy, which registry was sent an `Authorization` header.
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::json;
+use testkit::image::Kind;
+use testkit::proxy::Proxy;
+use testkit::registry::{Registry, PASSWORD, USER};
+use testkit::Output;
+
+use crate::support::{assert_code, assert_hidden, Sandbox};
+
+/// An htpasswd registry holding `app:staging-1`, behind a counting proxy.
+struct Protected {
+    registry: Registry,
+    proxy: Proxy,
+    digest: String,
+}
+
+impl Protected {
+    fn start() -> Protected {
+        let registry = Registry::start_htpasswd();
+        let pushed = registry
+            .pusher()
+            .push("app", "staging-1", Kind::Oci, "credentials");
+        let proxy = Proxy::start(&registry.url());
+        Protected {
+            registry,
+            proxy,
+            digest: pushed.digest,
+        }
+    }
+
+    fn host(&self) -> String {
+        self.proxy.host()
+    }
+
+    fn source(&self) -> String {
+        format!("{}/app:staging-1", self.host())
+    }
+
+    /// Whether any request reached this registry with an `Authorization` header.
+    fn was_sent_credentials(&self) -> bool {
+        !self.proxy.authorized_requests().is_empty()
+    }
+}
+
+/// Runs `args` with only the given credential variables: `XDG_RUNTIME_DIR`
+/// is the sandbox's own, and no `REGISTRY_HOST` or `REGISTRY_AUTH_FILE` is
+/// inherited.
+fn run(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = sandbox.cmd(args);
+    cmd.env_remove("REGISTRY_HOST")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("XDG_RUNTIME_DIR", sandbox.path("run"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Output::of(&mut cmd, stdin)
+}
+
+/// A containers auth file at `path` with `auths[host]` = `user:password`.
+fn auth_file(path: &Path, host: &str, password: &str) -> PathBuf {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let auth = STANDARD.encode(format!("{USER}:{password}"));
+    std::fs::write(path, json!({"auths": {host: {"auth": auth}}}).to_string()).unwrap();
+    path.to_path_buf()
+}
+
+const ENV_PAIR: [(&str, &str); 2] = [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
+
+#[test]
+fn the_env_pair_goes_only_to_the_registry_host_names() {
+    let registry = Protected::start();
+    let sandbox = Sandbox::new();
+    let elsewhere = [
+        ENV_PAIR[0],
+        ENV_PAIR[1],
+        ("REGISTRY_HOST", "registry.example.com"),
+    ];
+    let out = run(&sandbox, &[&registry.source()], &elsewhere, None);
+    assert_code(&out, 1);
+    assert!(!registry.was_sent_credentials());
+    assert!(
+        out.stderr.contains("are for registry.example.com, not"),
+        "{}",
+        out.stderr
+    );
+    assert_hidden(&out, PASSWORD);
+
+    let host = registry.host();
+    let here = [ENV_PAIR[0], ENV_PAIR[1], ("REGISTRY_HOST", &host)];
+    let out = run(&sandbox, &[&registry.source(), "latest"], &here, None);
+    assert_code(&out, 0);
+    assert!(registry.was_sent_credentials());
+    assert_eq!(
+        registry.registry.pusher().digest_of("app", "latest"),
+        Some(registry.digest.clone())
+    );
+}
+
+#[test]
+fn without_registry_host_the_env_pair_goes_to_the_one_registry_of_the_images() {
+    let protected = Protected::start();
+    let open = Registry::start();
+    open.pusher().push("web", "staging-1", Kind::Oci, "open");
+    let open_proxy = Proxy::start(&open.url());
+    let sandbox = Sandbox::new();
+
+    // One registry: the pair is for it.
+    let out = run(&sandbox, &[&protected.source()], &ENV_PAIR, None);
+    assert_code(&out, 0);
+    assert!(protected.was_sent_credentials());
+    let authorized_before = protected.proxy.authorized_requests().len();
+
+    // Two registries: the pair goes to neither, and a warning says so.
+    let requests = format!(
+        "{}\n{}\n",
+        json!({"image": format!("{}/app", protected.host()), "source": "staging-1", "tag": "latest"}),
+        json!({"image": format!("{}/web", open_proxy.host()), "source": "staging-1", "tag": "latest"}),
+    );
+    let out = run(&sandbox, &[], &ENV_PAIR, Some(&requests));
+    assert_code(&out, 1);
+    assert!(
+        out.stderr
+            .contains("not used: the images are on several registries"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        protected.proxy.authorized_requests().len(),
+        authorized_before
+    );
+    assert!(open_proxy.authorized_requests().is_empty());
+    assert!(open.pusher().digest_of("web", "latest").is_some());
+    assert_hidden(&out, PASSWORD);
+}
+
+#[test]
+fn github_token_goes_only_to_ghcr() {
+    let registry = Protected::start();
+    let out = run(
+        &Sandbox::new(),
+        &[&registry.source()],
+        &[
+            ("GITHUB_TOKEN", "ghp-Never-Sent-Elsewhere"),
+            ("GITHUB_ACTOR", USER),
+        ],
+        None,
+    );
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("anonymous"), "{}", out.stderr);
+    assert!(!registry.was_sent_credentials());
+    assert_hidden(&out, "ghp-Never-Sent-Elsewhere");
+}
+
+#[test]
+fn authfile_flag_and_registry_auth_file() {
+    let registry = Protected::start();
+    let sandbox = Sandbox::new();
+    let good = auth_file(&sandbox.path("good/auth.json"), &registry.host(), PASSWORD);
+    let good = good.to_str().unwrap();
+
+    let out = run(
+        &sandbox,
+        &[&registry.source(), "--authfile", good],
+        &[],
+        None,
+    );
+    assert_code(&out, 0);
+    let out = run(
+        &sandbox,
+        &[&registry.source()],
+        &[("REGISTRY_AUTH_FILE", good)],
+        None,
+    );
+    assert_code(&out, 0);
+
+    // The flag wins over the variable; a wrong password names the file.
+    let wrong = "Wr0ng-Authfile-Pass";
+    let bad = auth_file(&sandbox.path("bad/auth.json"), &registry.host(), wrong);
+    let out = run(
+        &sandbox,
+        &[&registry.source(), "--authfile", bad.to_str().unwrap()],
+        &[("REGISTRY_AUTH_FILE", good)],
+        None,
+    );
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains(&format!("{} auths", bad.display())),
+        "{}",
+        out.stderr
+    );
+    assert_hidden(&out, wrong);
+
+    // An auth file asked for by name must exist.
+    let missing = sandbox.path("missing.json");
+    let out = run(
+        &sandbox,
+        &[&registry.source(), "--authfile", missing.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_code(&out, 2);
+    assert!(
+        out.stderr.contains(&missing.display().to_string()),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn podman_and_skopeo_logins_are_used_after_docker_config() {
+    let registry = Protected::start();
+    let host = registry.host();
+
+    let sandbox = Sandbox::new();
+    auth_file(&sandbox.path("run/containers/auth.json"), &host, PASSWORD);
+    let out = run(&sandbox, &[&registry.source()], &[], None);
+    assert_code(&out, 0);
+
+    let sandbox = Sandbox::new();
+    auth_file(
+        &sandbox.path(".config/containers/auth.json"),
+        &host,
+        PASSWORD,
+    );
+    let out = run(&sandbox, &[&registry.source()], &[], None);
+    assert_code(&out, 0);
+
+    // docker's config.json comes first; a wrong login there is named.
+    let wrong = "Wr0ng-Docker-Pass";
+    let config = sandbox.docker_config(
+        &json!({"auths": {&host: {"auth": STANDARD.encode(format!("{USER}:{wrong}"))}}}),
+    );
+    let out = run(&sandbox, &[&registry.source()], &[], None);
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains(&format!("{} auths", config.display())),
+        "{}",
+        out.stderr
+    );
+    assert_hidden(&out, wrong);
+}
