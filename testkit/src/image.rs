@@ -219,39 +219,27 @@ impl Pusher {
         };
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&format!("digest={digest}"));
-        let mut put = self
-            .agent
-            .put(url)
-            .header("Content-Type", "application/octet-stream");
-        if let Some(auth) = self.authorization(repo) {
-            put = put.header("Authorization", auth);
-        }
-        let resp = put.send(bytes).expect("finish blob upload");
-        assert_eq!(
-            resp.status().as_u16(),
-            201,
-            "finish blob upload to {repo}: {}",
-            describe(resp)
-        );
+        let what = format!("finish blob upload to {repo}");
+        self.put_created(repo, url, "application/octet-stream", bytes, &what);
         digest
     }
 
     /// PUTs manifest bytes under a tag or digest.
     pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
-        let mut put = self
-            .agent
-            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-            .header("Content-Type", media_type);
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
+        let what = format!("put manifest {repo}:{reference}");
+        self.put_created(repo, url, media_type, bytes, &what);
+    }
+
+    /// PUTs `bytes` to `url` with `repo`'s credentials; panics, naming
+    /// `what`, unless the registry answers 201 Created.
+    fn put_created(&self, repo: &str, url: String, content_type: &str, bytes: &[u8], what: &str) {
+        let mut put = self.agent.put(url).header("Content-Type", content_type);
         if let Some(auth) = self.authorization(repo) {
             put = put.header("Authorization", auth);
         }
-        let resp = put.send(bytes).expect("put manifest");
-        assert_eq!(
-            resp.status().as_u16(),
-            201,
-            "put manifest {repo}:{reference}: {}",
-            describe(resp)
-        );
+        let resp = put.send(bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(resp.status().as_u16(), 201, "{what}: {}", describe(resp));
     }
 
     /// What `repo:reference` points at now (HEAD with every manifest type
