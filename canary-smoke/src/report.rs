@@ -122,7 +122,7 @@ impl Reporter {
         }
     }
 
-    /// A tenant's PASS/FAIL text, annotations, totals and JUnit entry.
+    /// A tenant's PASS/FAIL text, annotations and totals.
     pub fn tenant_done(&self, tenant: &TenantResult, seq: u64) {
         match self.layout {
             Layout::Records => self.tenant_lines(tenant),
@@ -174,7 +174,7 @@ impl Reporter {
     fn tenant_lines(&self, tenant: &TenantResult) {
         let passed = tenant.checks_passed();
         let name = neutralize(&tenant.name, 200);
-        let (total, ms) = (tenant.checks.len(), tenant.ms());
+        let (total, ms) = (tenant.checks.len(), tenant.ms);
         let mut text = if tenant.passed() {
             format!(
                 "{} {name}: {passed}/{total} checks ({ms} ms)\n",

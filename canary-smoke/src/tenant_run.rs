@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Instant;
 
 use common::ci::neutralize;
 use common::redact::scrub;
@@ -36,6 +37,7 @@ pub struct Runner<'a> {
 impl Runner<'_> {
     /// Runs the suite against one tenant (the `seq`-th read).
     pub fn tenant(&self, tenant: &Tenant, seq: u64) -> TenantResult {
+        let started = Instant::now();
         let mut run = TenantRun::new(self, tenant, seq);
         if let Some(why) = never_ready(tenant) {
             // canary-wait gave up on this tenant: probing it would test
@@ -52,6 +54,7 @@ impl Runner<'_> {
             name: run.name,
             url: tenant.url.clone(),
             checks: run.records,
+            ms: started.elapsed().as_millis() as u64,
         }
     }
 }
