@@ -268,7 +268,8 @@ mod tests {
         assert_eq!(tar.len(), 1024);
         assert_eq!(&tar[..12], b"top/bin/tool");
         assert_eq!(&tar[100..108], b"0000755\0");
-        assert_eq!(&tar[108..124], b"0000000\00000000\0");
+        assert_eq!(&tar[108..116], b"0000000\0", "uid");
+        assert_eq!(&tar[116..124], b"0000000\0", "gid");
         assert_eq!(&tar[124..136], b"00000000012\0");
         assert_eq!(
             &tar[136..148],
