@@ -20,6 +20,15 @@ pub const WRONG_PASSWORD: &str = "e2e/Wr0ng+Pa55=~!z";
 
 pub const SHA: &str = "4c1d56e";
 
+/// The five tools.
+pub const TOOLS: [&str; 5] = [
+    "tenant-list",
+    "canary-wait",
+    "canary-smoke",
+    "registry-tag",
+    "rollback-latest",
+];
+
 /// The built binary `name`, next to this test executable: the profile
 /// directory is the parent of the `deps/` directory holding the test.
 pub fn bin(name: &str) -> PathBuf {
