@@ -25,7 +25,7 @@ fn htpasswd_with_registry_username_and_password() {
     let env = [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
     let out = Sandbox::new().run(&[&source, "latest"], &env, None);
     assert_code(&out, 0);
-    assert_eq!(single_record(&out)["digest"], digest.as_str());
+    assert_eq!(single_record(&out).digest, digest.as_str());
     assert_eq!(registry.pusher().digest_of("app", "latest"), Some(digest));
     assert_hidden(&out, PASSWORD);
 }
@@ -161,7 +161,7 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     // Anonymous pull: a pull token, no credentials sent.
     let out = sandbox.run(&[&source], &[], None);
     assert_code(&out, 0);
-    assert_eq!(single_record(&out)["digest"], pushed.digest.as_str());
+    assert_eq!(single_record(&out).digest, pushed.digest.as_str());
     let grants = tokens.grants();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0].user, None);

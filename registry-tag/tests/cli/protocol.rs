@@ -18,7 +18,7 @@ fn a_head_without_digest_falls_back_to_get() {
     proxy.strip_response_header("Docker-Content-Digest");
     let out = Sandbox::new().run(&[&format!("{}/app:v1", proxy.host())], &[], None);
     assert_code(&out, 0);
-    assert_eq!(single_record(&out)["digest"], pushed.digest.as_str());
+    assert_eq!(single_record(&out).digest, pushed.digest.as_str());
     let methods: Vec<String> = proxy
         .requests()
         .into_iter()

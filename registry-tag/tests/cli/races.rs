@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use registry_tag::RetryPolicy;
 use testkit::image::{Kind, Pushed};
 use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
@@ -43,12 +42,13 @@ fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
     let pushed = images(&registry);
     let pusher = registry.pusher();
     let proxy = Proxy::start(&registry.url());
-    // Every attempt of b's move times out at the client and lands on the
-    // registry later: right after the next PUT of b:latest (the restore).
-    let attempts = RetryPolicy::default().attempts as usize;
-    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1).times(attempts));
+    // b's move times out at the client and lands on the registry later:
+    // right after the next PUT of b:latest that reaches it (the restore).
+    // The retry is refused (400, not retried), so the outcome stays unknown.
+    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1));
+    proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 2, 400).times(1));
     let out = Sandbox::new().run(
-        &["--atomic", "--request-timeout", "200ms"],
+        &["--atomic", "--request-timeout", "100ms"],
         &[],
         Some(&both(&proxy.host(), "staging-x")),
     );
@@ -74,7 +74,12 @@ fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
         .iter()
         .filter(|(m, p)| m == "PUT" && p.ends_with("/b/manifests/latest"))
         .count();
-    assert_eq!(puts_b, attempts + 2, "{:#?}", proxy.requests());
+    assert_eq!(
+        puts_b,
+        4,
+        "move, its retry, two restores: {:#?}",
+        proxy.requests()
+    );
     let records = tag_records(&out);
     assert_eq!(records.len(), 2, "{}", out.stdout);
     assert!(records.iter().all(|r| !r.changed), "{}", out.stdout);

@@ -3,7 +3,7 @@
 use testkit::image::Kind;
 use testkit::registry::Registry;
 
-use crate::support::{assert_code, single_record, Sandbox};
+use crate::support::{assert_code, single_record, tag_records, Sandbox};
 
 #[test]
 fn resolve_prints_the_tag_record() {
@@ -15,11 +15,11 @@ fn resolve_prints_the_tag_record() {
     let out = Sandbox::new().run(&[&format!("{image}:v1")], &[], None);
     assert_code(&out, 0);
     let record = single_record(&out);
-    assert_eq!(record["image"], image.as_str());
-    assert_eq!(record["tag"], "v1");
-    assert_eq!(record["digest"], pushed.digest.as_str());
-    assert_eq!(record["changed"], false);
-    assert!(record["previous"].is_null() && record["source"].is_null());
+    assert_eq!(record.image, image);
+    assert_eq!(record.tag, "v1");
+    assert_eq!(record.digest, pushed.digest);
+    assert!(!record.changed);
+    assert!(record.previous.is_none() && record.source.is_none());
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn resolve_by_digest_checks_it_exists() {
         None,
     );
     assert_code(&out, 0);
-    assert_eq!(single_record(&out)["digest"], pushed.digest.as_str());
+    assert_eq!(single_record(&out).digest, pushed.digest.as_str());
 
     let absent = format!("sha256:{}", "0".repeat(64));
     let out = sandbox.run(&[&format!("{}/app@{absent}", registry.host())], &[], None);
@@ -119,15 +119,9 @@ fn list_prints_every_tag_with_its_digest() {
     pusher.put_manifest("app", "latest", a.media_type, &a.bytes);
     let out = Sandbox::new().run(&["--list", &format!("{}/app", registry.host())], &[], None);
     assert_code(&out, 0);
-    let mut got: Vec<(String, String)> = out
-        .records()
-        .iter()
-        .map(|r| {
-            (
-                r["tag"].as_str().unwrap().to_string(),
-                r["digest"].as_str().unwrap().to_string(),
-            )
-        })
+    let mut got: Vec<(String, String)> = tag_records(&out)
+        .into_iter()
+        .map(|r| (r.tag, r.digest))
         .collect();
     got.sort();
     assert_eq!(

@@ -36,10 +36,10 @@ impl std::ops::Deref for Sandbox {
     }
 }
 
-/// The only record printed.
+/// The only record printed, typed.
 #[track_caller]
-pub fn single_record(out: &Output) -> Value {
-    let records = out.records();
+pub fn single_record(out: &Output) -> TagRecord {
+    let mut records = tag_records(out);
     assert_eq!(
         records.len(),
         1,
@@ -47,7 +47,7 @@ pub fn single_record(out: &Output) -> Value {
         out.stdout,
         out.stderr
     );
-    records.into_iter().next().expect("one record")
+    records.remove(0)
 }
 
 /// Every record printed, typed.
