@@ -22,6 +22,19 @@ if [[ $BENCH_PROFILE == dev ]]; then BIN=$TARGET_DIR/debug; else BIN=$TARGET_DIR
 
 die() { echo "$BENCH: $*" >&2; exit 1; }
 
+# A private scratch directory, removed on exit after the commands given to
+# at_exit (stopping servers) have run.
+WORK=$(mktemp -d)
+chmod 700 "$WORK"
+AT_EXIT=()
+at_exit() { AT_EXIT+=("$1"); }
+on_exit() {
+  local cmd
+  for cmd in "${AT_EXIT[@]}"; do eval "$cmd"; done
+  rm -rf "$WORK"
+}
+trap on_exit EXIT
+
 # require TOOL[:PACKAGE]... : a missing baseline fails the run, naming it;
 # a row is never silently left out.
 require() {
@@ -86,7 +99,7 @@ cpu_note() {
   }'
 }
 
-# The fake fleet (testkit's fake-fleet, at $FLEET_BIN) as a coprocess; needs $WORK.
+# The fake fleet (testkit's fake-fleet, at $FLEET_BIN) as a coprocess, stopped on exit.
 # fleet_start ARGS... : starts it (ARGS begin with --tenants N) and writes its
 # tenant lines to $WORK/tenants.jsonl. fleet_cmd LINE : one stdin command,
 # echoes the reply. fleet_stop : closes its stdin (it stops), kills it if slow.
@@ -95,6 +108,7 @@ fleet_start() {
   [[ $1 == --tenants ]] || die "fleet_start: --tenants N first"
   coproc FLEET { exec "$FLEET_BIN" "$@" 2>"$WORK/fleet.err"; }
   FLEET_RUNNING=$FLEET_PID
+  [[ " ${AT_EXIT[*]} " == *" fleet_stop "* ]] || at_exit fleet_stop
   head -n "$count" <&"${FLEET[0]}" >"$WORK/tenants.jsonl"
   n=$(wc -l <"$WORK/tenants.jsonl")
   ((n == count)) || { cat "$WORK/fleet.err" >&2; die "fake-fleet printed $n of $count tenants"; }

@@ -30,16 +30,13 @@ TAG=$BIN/registry-tag
 ROLLBACK=$BIN/rollback-latest
 SANDBOX=$BIN/registry-sandbox
 
-WORK=$(mktemp -d)
-chmod 700 "$WORK"
-cleanup() {
+stop_sandbox() {
   if [[ -n "${SB_PID:-}" ]]; then
     { echo quit >&"${SB[1]}"; } 2>/dev/null || true
     wait "$SB_PID" 2>/dev/null || true
   fi
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
+at_exit stop_sandbox
 
 echo "starting docker-registry with $IMAGES images behind a ${LATENCY_MS} ms proxy…" >&2
 coproc SB { exec "$SANDBOX" --latency-ms "$LATENCY_MS" --auth token --images "$IMAGES" 2>"$WORK/sandbox.err"; }

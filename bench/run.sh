@@ -14,8 +14,7 @@ source bench/lib.sh
 # Every baseline, checked up front.
 require curl:curl jq:jq /usr/bin/time:time skopeo:skopeo docker-registry:docker-registry base64:coreutils
 
-rows=$(mktemp)
-trap 'rm -f "$rows"' EXIT
+rows=$WORK/rows
 status=0
 for bench in bench/smoke.sh bench/wait.sh bench/registry.sh bench/tools.sh; do
   echo "== $bench" >&2

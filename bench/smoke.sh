@@ -24,10 +24,6 @@ build -p canary-smoke --bin canary-smoke -p testkit --bin fake-fleet
 SMOKE=$BIN/canary-smoke
 FLEET_BIN=$BIN/fake-fleet
 
-WORK=$(mktemp -d)
-chmod 700 "$WORK"
-cleanup() { fleet_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 CHECKS=$("$SMOKE" --print-suite | grep -c '^{')
 # --jobs' default, as --help states it: the in-flight cap at default settings.

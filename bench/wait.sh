@@ -26,10 +26,6 @@ build -p canary-wait --bin canary-wait -p testkit --bin fake-fleet
 WAIT=$BIN/canary-wait
 FLEET_BIN=$BIN/fake-fleet
 
-WORK=$(mktemp -d)
-chmod 700 "$WORK"
-cleanup() { fleet_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
 
 echo "figure|ours|bound|÷bound|target|peer|vs peer|target|note"
 
