@@ -160,3 +160,37 @@ fn registry_tools_never_claim_undone_work_with_stdout_closed() {
     }
     assert_none(&problems);
 }
+
+#[test]
+fn a_failure_seen_before_the_pipe_closed_is_exit_1() {
+    // `tenant-list | canary-smoke | head -n1` with a failing tenant, and a
+    // failed move piped into `| true`: exit 1, and stderr says what failed.
+    let fleet = Fleet::start(vec![
+        TenantSpec::healthy("pipe-bad")
+            .with_fault(testkit::fleet::Fault::Status500("/admin/liveness".into())),
+        TenantSpec::healthy("pipe-good"),
+    ])
+    .unwrap();
+    let mut problems = Vec::new();
+    let smoke = Step::new("canary-smoke", &["--request-timeout", "2s", "--jobs", "1"]);
+    let (code, stderr) = with_stdout_closed(smoke, Some(&fleet.tenant_lines()));
+    if code != 1 {
+        problems.push(format!(
+            "canary-smoke: exit {code} with a failing tenant and stdout closed\n{stderr}"
+        ));
+    }
+
+    let registry = Registry::start();
+    let image = format!("{}/pipe/platform", registry.host());
+    let missing = Step::new(
+        "registry-tag",
+        &[&format!("{image}:staging-0000000"), "pipe-x"],
+    );
+    let (code, stderr) = with_stdout_closed(missing, None);
+    if code != 1 || stderr.trim().is_empty() {
+        problems.push(format!(
+            "registry-tag: a failed move with stdout closed gave exit {code}, stderr {stderr:?}"
+        ));
+    }
+    assert_none(&problems);
+}

@@ -292,3 +292,26 @@ fn the_leak_check_finds_every_form_everywhere() {
     assert!(leaks(&run, &tenant, true).is_empty());
     assert!(!leaks(&run, &tenant, false).is_empty());
 }
+
+#[test]
+fn registry_error_bodies_echoing_credentials_are_redacted() {
+    // Issue 11.6: an error body that echoes the Basic credentials reaches
+    // stderr, the annotation and the summary only as ***.
+    let host = echoing_registry();
+    let secrets = forms(REGISTRY_PASSWORD, Some(REGISTRY_USER));
+    let image = format!("{host}/e2e/platform");
+    let staging = format!("{image}:staging-{SHA}");
+    let credentials = |step: Step| {
+        step.env("REGISTRY_USERNAME", REGISTRY_USER)
+            .env("REGISTRY_PASSWORD", REGISTRY_PASSWORD)
+            .env("REGISTRY_HOST", &host)
+    };
+    let mut problems = check(&secrets, false, 1, |v| {
+        credentials(with_args(Step::new("registry-tag", &[&staging]), v)).run(None)
+    });
+    problems.extend(check(&secrets, false, 1, |v| {
+        let step = with_args(Step::new("rollback-latest", &[SHA, "--image", &image]), v);
+        credentials(step).run(None)
+    }));
+    assert_none(&problems);
+}

@@ -275,3 +275,54 @@ pub fn expect_code(run: &Run, want: i32, problems: &mut Vec<String>) {
         ));
     }
 }
+
+/// A hostile registry on loopback: `/v2/` asks for Basic credentials, and
+/// every request that carries them is refused (403) with a body echoing the
+/// `Authorization` header and the password it decodes to, raw and
+/// JSON-escaped. Serves until the test process ends.
+pub fn echoing_registry() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let host = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut auth = None;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        auth = Some(value.trim().to_string());
+                    }
+                }
+                line.clear();
+            }
+            let reply = match auth {
+                None => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"e2e\"\r\n\
+                         Content-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string(),
+                Some(auth) => {
+                    let decoded = auth
+                        .strip_prefix("Basic ")
+                        .and_then(|b| STANDARD.decode(b).ok())
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    let password = decoded.split_once(':').map_or("", |(_, p)| p);
+                    let body = serde_json::json!({"errors": [{
+                        "code": "DENIED",
+                        "message": format!("denied for {auth} ({decoded}) {}", echo_body(password)),
+                    }]})
+                    .to_string();
+                    format!(
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                }
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    host
+}
