@@ -40,7 +40,12 @@ CREDENTIALS (as registry-tag; the source used is named in errors, never the secr
 
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": secrets are masked first, failures are annotated
-  GITHUB_STEP_SUMMARY  a Markdown table of every image's latest is appended here
+  GITHUB_STEP_SUMMARY  the verdict (first line), then a table of every image's latest
+                       before and now, digests in full
+  GITHUB_OUTPUT        step outputs: digest (one image) or digests (JSON object
+                       image → digest, several images), where latest points now;
+                       changed (true/false); with --pin also pinned (the pin lines)
+  RUNNER_DEBUG         \"1\" under GitHub Actions: as -v
   NO_COLOR             no colour on stderr
 
 EXIT STATUS:
@@ -113,7 +118,8 @@ pub struct Cli {
 
     /// Apply a file written by --pin: every latest to its pinned digest, all
     /// or nothing; refused (exit 1, nothing changed) if any latest moved since
-    /// the pin. Images come from the file. With --dry-run, show the plan.
+    /// the pin (one already at its pinned digest is fine: re-running an applied
+    /// pin is a no-op). Images come from the file. With --dry-run, show the plan.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["sha", "images", "from_tag"])]
     pub pinned: Option<std::path::PathBuf>,
 
@@ -124,6 +130,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub registry: registry_tag::RegistryArgs,
+
+    #[command(flatten)]
+    pub verbosity: common::cli::Verbosity,
 }
 
 #[cfg(test)]

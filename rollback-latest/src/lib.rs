@@ -54,9 +54,10 @@ pub enum Error {
         error: Box<MoveError>,
     },
 
-    /// A `--pinned --dry-run` found a tag moved since the pin.
-    #[error("the pin no longer holds: {0}; the promote would be refused")]
-    PinOutdated(String),
+    /// A tag moved since the pin (and not to the pinned digest): nothing
+    /// was changed.
+    #[error("{0}; another promotion or rollback moved it since the pin — check what it points at now (rollback-latest --list), and pin again to promote onto that")]
+    PinMoved(registry_tag::Error),
 
     #[error("no {prefix}* tags on any image: nothing to list")]
     NothingListed { prefix: String },
@@ -71,7 +72,7 @@ impl HasCode for Error {
             Error::SourceMissing { .. }
             | Error::Move { .. }
             | Error::Refused { .. }
-            | Error::PinOutdated(_)
+            | Error::PinMoved(_)
             | Error::NothingListed { .. } => Code::Failed,
         }
     }
@@ -101,6 +102,7 @@ enum Task {
 }
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
+    cli.verbosity.init();
     // Everything the operator typed is checked before any request is made.
     let (images, image_source) = images(&cli.images, std::env::var_os(IMAGES_VAR))?;
     check_tag(&cli.tag).map_err(|e| Error::Usage(format!("--tag {:?}: {e}", cli.tag)))?;

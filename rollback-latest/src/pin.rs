@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use common::jsonl::{open, Records};
-use common::term::say;
+use common::term::{say, Style};
 use common::Code;
 use registry_tag::{check_digest, Expect, Image, Intent, Move, Plan, TagRecord};
 use serde::Serialize;
@@ -65,20 +65,54 @@ impl Rollback {
     }
 
     /// Applies a pin file: every move or none, refused if any tag is no
-    /// longer where the pin found it.
+    /// longer where the pin found it — unless it is already at its pinned
+    /// digest (the pin was applied before: a re-run is a no-op, not a failure).
     pub(crate) fn pinned(&mut self, path: &Path, dry_run: bool) -> Result<Code, Error> {
-        let moves = read_pins(path, &self.tag)?;
+        let pins = read_pins(path, &self.tag)?;
+        let (moves, expected): (Vec<Move>, Vec<Expect>) = pins.into_iter().unzip();
         let label = common_source(&moves);
+        let intent = if dry_run {
+            Intent::DryRun
+        } else {
+            Intent::Move
+        };
+        let plan = self.plan(moves, intent)?;
+        if let Err(moved) = check_pins(&plan, &expected) {
+            let style = Style::for_stderr();
+            say(&format!("  {} {moved}", style.bad("FAIL:")));
+            say("");
+            say(&style.bad("=== ROLLBACK REFUSED: nothing was changed ==="));
+            return Err(Error::PinMoved(moved));
+        }
         if dry_run {
-            let plan = self.plan(moves, Intent::DryRun)?;
             self.show_plan(&plan, &label)?;
-            plan.check_expected()
-                .map_err(|cause| Error::PinOutdated(cause.to_string()))?;
             return Ok(Code::Ok);
         }
-        let plan: Plan = self.plan(moves, Intent::Move)?;
         self.apply(&plan, &label)
     }
+}
+
+/// Every tag is where its pin found it, or already at its pinned digest.
+/// (Between this reading and the writes, `Plan::apply` refuses any tag that
+/// moves, and its read-back catches a writer racing the writes.)
+fn check_pins(plan: &Plan, expected: &[Expect]) -> Result<(), registry_tag::Error> {
+    for (step, expect) in plan.steps().iter().zip(expected) {
+        let holds = match expect {
+            Expect::Absent => step.current().is_none(),
+            Expect::Digest(d) => step.current() == Some(d.as_str()),
+        };
+        if !holds && !step.is_noop() {
+            return Err(registry_tag::Error::NotExpected {
+                reference: step.request().destination().to_string(),
+                current: step
+                    .current()
+                    .unwrap_or("nothing (the tag does not exist)")
+                    .to_string(),
+                expected: expect.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `staging-4c1d56e` when every move names the same source, otherwise
@@ -94,10 +128,10 @@ fn common_source(moves: &[Move]) -> String {
 
 /// Reads and checks every line before anything is resolved: a bad line is
 /// exit 2 naming the file and line, and nothing moves.
-fn read_pins(path: &Path, tag: &str) -> Result<Vec<Move>, Error> {
+fn read_pins(path: &Path, tag: &str) -> Result<Vec<(Move, Expect)>, Error> {
     let (reader, name) = open(Some(path))?;
     let mut records = Records::<_, Map<String, Value>>::new(reader, name.clone());
-    let mut moves: Vec<(Move, u64)> = Vec::new();
+    let mut moves: Vec<((Move, Expect), u64)> = Vec::new();
     while let Some(record) = records.next() {
         let line = records.line();
         let bad = |message: String| {
@@ -110,11 +144,11 @@ fn read_pins(path: &Path, tag: &str) -> Result<Vec<Move>, Error> {
         let mv = pin_move(record?, tag).map_err(bad)?;
         if let Some((_, earlier)) = moves
             .iter()
-            .find(|(m, _)| m.image().canonical() == mv.image().canonical())
+            .find(|((m, _), _)| m.image().canonical() == mv.0.image().canonical())
         {
             return Err(bad(format!(
                 "{} is pinned twice (also on line {earlier})",
-                mv.image().name
+                mv.0.image().name
             )));
         }
         moves.push((mv, line));
@@ -129,9 +163,9 @@ fn read_pins(path: &Path, tag: &str) -> Result<Vec<Move>, Error> {
     Ok(moves.into_iter().map(|(m, _)| m).collect())
 }
 
-/// One request line into a move of `tag` to an exact digest, expecting the
-/// tag where the pin found it.
-fn pin_move(mut fields: Map<String, Value>, tag: &str) -> Result<Move, String> {
+/// One request line into a move of `tag` to an exact digest, and where the
+/// pin found the tag.
+fn pin_move(mut fields: Map<String, Value>, tag: &str) -> Result<(Move, Expect), String> {
     let has_expect = fields.contains_key("expect_current");
     let mut text = |key: &str| -> Result<Option<String>, String> {
         match fields.remove(key) {
@@ -175,12 +209,12 @@ fn pin_move(mut fields: Map<String, Value>, tag: &str) -> Result<Move, String> {
     }
     let mv = Move::new(image, &digest, tag)
         .map_err(|e| e.to_string())?
-        .expecting(expect)
         .with_extra(fields);
-    Ok(match source {
+    let mv = match source {
         Some(source) => mv.labelled(&source),
         None => mv,
-    })
+    };
+    Ok((mv, expect))
 }
 
 #[cfg(test)]
@@ -197,19 +231,19 @@ mod tests {
 
     #[test]
     fn a_pin_line_becomes_an_expecting_move() {
-        let mv = pin_move(
+        let (mv, expect) = pin_move(
             fields(json!({"image":"ghcr.io/o/p","tag":"latest","digest":D1,"source":"staging-4c1d56e","expect_current":D2,"changed":false,"run":7})),
             "latest",
         )
         .unwrap();
         assert_eq!(mv.source(), "staging-4c1d56e");
-        assert_eq!(mv.expected(), Some(&Expect::Digest(D2.into())));
-        let mv = pin_move(
+        assert_eq!(expect, Expect::Digest(D2.into()));
+        let (mv, expect) = pin_move(
             fields(json!({"image":"ghcr.io/o/p","tag":"latest","digest":D1,"expect_current":null})),
             "latest",
         )
         .unwrap();
-        assert_eq!(mv.expected(), Some(&Expect::Absent));
+        assert_eq!((mv.source(), expect), (D1, Expect::Absent));
     }
 
     #[test]

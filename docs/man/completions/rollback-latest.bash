@@ -23,7 +23,7 @@ _rollback__latest() {
 
     case "${cmd}" in
         rollback__latest)
-            opts="-h -V --image --from-tag --tag --dry-run --list --limit --pin --pinned --json --insecure --timeout --request-timeout --authfile --help --version"
+            opts="-v -h -V --image --from-tag --tag --dry-run --list --limit --pin --pinned --json --insecure --timeout --request-timeout --authfile --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -87,6 +87,15 @@ fn a_staging_tag_re_pushed_after_the_pin_cannot_slip_in() {
         assert!(r.changed);
     }
     assert_has(&out.stderr, "=== ROLLBACK COMPLETE ===");
+
+    // The promote job re-runs: latest is already at the pinned digests, so
+    // the pin (whose expect_current no longer holds) is a no-op, not a refusal.
+    let puts = fleet.puts();
+    let out = pinned(&fleet, &sandbox, &["--pinned", file.to_str().unwrap()]);
+    assert_code(&out, 0);
+    assert_eq!(fleet.puts(), puts, "nothing written again");
+    assert!(tags(&out).iter().all(|r| !r.changed));
+    assert_eq!(fleet.latest(), fleet.new_latest());
 }
 
 #[test]
@@ -124,7 +133,8 @@ fn latest_moved_after_the_pin_is_refused_and_nothing_changes() {
         &["--pinned", file.to_str().unwrap(), "--dry-run"],
     );
     assert_code(&out, 1);
-    assert_has(&out.stderr, "the pin no longer holds");
+    assert_has(&out.stderr, "moved it since the pin");
+    assert_has(&out.stderr, "=== ROLLBACK REFUSED: nothing was changed ===");
     assert_eq!(fleet.puts(), 0);
 }
 
