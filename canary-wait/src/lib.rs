@@ -1,6 +1,7 @@
 //! `canary-wait`: tenants pass through as soon as each runs the expected build.
 
 mod cli;
+mod entry;
 mod probe;
 mod schedule;
 mod verdict;

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::ci::{neutralize, GithubActions};
+use common::ci::GithubActions;
 use common::duration::human;
 use common::jsonl::{RecordWriter, Records};
 use common::tenant::Admission;
@@ -21,7 +21,8 @@ use common::term::{note, Style};
 use common::{Code, Sha, Tenant};
 
 use crate::cli::{Cli, IfNoSha};
-use crate::probe::{Kind, Observation};
+use crate::entry::{Entry, Stage};
+use crate::probe::Observation;
 use crate::schedule::{Pacing, Timers};
 use crate::verdict::{Straggler, Verdict};
 use crate::{Error, TOOL};
@@ -60,57 +61,6 @@ pub fn read_tenants(reader: Box<dyn BufRead + Send>, source_name: String, events
         }
     }
     let _ = events.send(Event::EndOfInput);
-}
-
-/// Where a tenant is in its wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// In the timers, or with a poll in flight.
-    Waiting,
-    /// Reported the sha and was written to stdout.
-    Ready,
-    /// Failed before the end (it serves no sha, `--if-no-sha fail`) and was
-    /// written to stdout marked not ready.
-    Failed,
-}
-
-/// One tenant and what its polls said so far: small, as a fleet of
-/// thousands waits at once.
-#[derive(Debug)]
-struct Entry {
-    /// The admitted record, written to stdout when the tenant is done.
-    tenant: Arc<Tenant>,
-    stage: Stage,
-    /// What the last poll said, for progress and the final verdict.
-    last: Box<str>,
-    /// The last build sha it reported, if any.
-    reported: Option<Box<str>>,
-    /// Polls in a row without a usable answer, for the backoff.
-    failures: u32,
-    /// When it first answered 401/403/404, while every answer has been one.
-    refused_since: Option<Instant>,
-    /// Whether it answered anything but 401/403/404.
-    answered: bool,
-    /// Whether it is known to serve no build sha (no answer carried one).
-    no_sha: bool,
-    /// Whether some answer carried the field.
-    seen_sha: bool,
-    misconfigured: bool,
-}
-
-impl Entry {
-    fn label(&self) -> String {
-        neutralize(self.tenant.label(), 60)
-    }
-
-    fn described(&self) -> String {
-        let misconfigured = if self.misconfigured {
-            "misconfigured: "
-        } else {
-            ""
-        };
-        format!("{} ({misconfigured}{})", self.label(), self.last)
-    }
 }
 
 #[derive(Debug)]
@@ -259,18 +209,7 @@ impl Waiter {
             .admit(tenant, &origin)
             .map_err(common::Error::Usage)?;
         let id = self.entries.len() as u32;
-        self.entries.push(Entry {
-            tenant: Arc::new(tenant),
-            stage: Stage::Waiting,
-            last: "no answer yet".into(),
-            reported: None,
-            failures: 0,
-            refused_since: None,
-            answered: false,
-            no_sha: false,
-            seen_sha: false,
-            misconfigured: false,
-        });
+        self.entries.push(Entry::new(tenant));
         self.waiting.insert(id);
         self.timers.at(Instant::now(), id);
         Ok(())
@@ -278,59 +217,30 @@ impl Waiter {
 
     fn polled(&mut self, id: u32, observation: Observation) -> Result<(), Error> {
         let now = Instant::now();
-        let entry = &mut self.entries[id as usize];
-        entry.last = observation.text.into_boxed_str();
-        let mut retry_after = None;
-        match &observation.kind {
-            Kind::Ready => {
-                entry.stage = Stage::Ready;
-                self.ready += 1;
-                self.leave(id);
-                // Said in the next progress line, not here: a fleet updating
-                // together would flood the log.
-                let tenant = Arc::clone(&self.entries[id as usize].tenant);
-                self.out.write_tenant(&tenant)?;
-                self.written += 1;
-                return Ok(());
-            }
-            Kind::Reports(sha) => {
-                entry.reported = Some(sha.as_str().into());
-                entry.seen_sha = true;
-                entry.no_sha = false;
-                entry.answered = true;
-                entry.failures = 0;
-            }
-            Kind::NoSha => {
-                entry.answered = true;
-                entry.failures = 0;
-            }
-            Kind::Refused => {
-                entry.failures += 1;
-                entry.refused_since.get_or_insert(now);
-            }
-            Kind::Error { retry_after: asked } => {
-                entry.failures += 1;
-                retry_after = *asked;
-            }
-        }
-        if !matches!(observation.kind, Kind::Refused | Kind::Error { .. }) {
-            entry.refused_since = None;
-        }
-        let newly_sha_less = observation.kind == Kind::NoSha && !entry.seen_sha && !entry.no_sha;
-        if entry.answered && entry.misconfigured {
-            entry.misconfigured = false;
+        let change = self.entries[id as usize].observe(observation, now);
+        if change.recovered {
             self.misconfigured -= 1;
         }
-        if newly_sha_less {
-            entry.no_sha = true;
+        if change.ready {
+            self.ready += 1;
+            self.leave(id);
+            // Said in the next progress line, not here: a fleet updating
+            // together would flood the log.
+            let tenant = Arc::clone(&self.entries[id as usize].tenant);
+            self.out.write_tenant(&tenant)?;
+            self.written += 1;
+            return Ok(());
+        }
+        if change.no_sha {
             self.sha_less(id)?;
             if self.entries[id as usize].stage != Stage::Waiting {
                 return Ok(());
             }
         }
         self.check_misconfigured(id, now);
-        let entry = &self.entries[id as usize];
-        let delay = self.pacing.delay(entry.failures, retry_after);
+        let delay = self
+            .pacing
+            .delay(self.entries[id as usize].failures, change.retry_after);
         self.timers.at(now + delay, id);
         Ok(())
     }
@@ -344,7 +254,7 @@ impl Waiter {
              report it at /buildinfo (--buildinfo)",
             entry.label(),
             self.path,
-            entry.last
+            entry.last()
         );
         match self.if_no_sha {
             IfNoSha::Fail => {
@@ -378,11 +288,7 @@ impl Waiter {
     fn check_misconfigured(&mut self, id: u32, now: Instant) {
         let grace = self.misconfigured_after;
         let entry = &mut self.entries[id as usize];
-        let refused_throughout = !entry.answered
-            && entry
-                .refused_since
-                .is_some_and(|since| now.duration_since(since) >= grace);
-        if entry.misconfigured || !refused_throughout {
+        if entry.misconfigured || !entry.refused_throughout(grace, now) {
             return;
         }
         entry.misconfigured = true;
@@ -395,7 +301,7 @@ impl Waiter {
                  ({}) and org header (sent with --auth)",
                 entry.label(),
                 human(self.misconfigured_after),
-                entry.last,
+                entry.last(),
                 self.path,
             )),
         );
@@ -470,19 +376,12 @@ impl Waiter {
     /// Tenant `id` as it stands, for the verdict.
     fn straggler(&self, id: u32) -> Straggler {
         let entry = &self.entries[id as usize];
-        let reason = if entry.no_sha {
-            "no-sha"
-        } else if entry.misconfigured {
-            "misconfigured"
-        } else {
-            "timeout"
-        };
         Straggler {
             tenant: Arc::clone(&entry.tenant),
             described: entry.described(),
             expected: self.sha.clone(),
-            reported: entry.reported.as_deref().map(str::to_string),
-            reason,
+            reported: entry.reported().map(str::to_string),
+            reason: entry.reason(),
         }
     }
 
