@@ -248,8 +248,10 @@ fn first_line(lines: &Receiver<Line>, deadline: Option<Instant>) -> Result<Optio
         }
         Received::Deadline => {}
     }
+    // No advice to read the variables instead: behind canary-wait, that
+    // would skip the wait.
     let hint = if std::env::var_os(URLS_VAR).is_some() {
-        format!("; {URLS_VAR} is set: to check that fleet instead, pass --from-env or close stdin")
+        format!("; {URLS_VAR} is not read while stdin is a pipe")
     } else {
         String::new()
     };
@@ -257,7 +259,8 @@ fn first_line(lines: &Receiver<Line>, deadline: Option<Instant>) -> Result<Optio
         "canary-smoke",
         &format!(
             "waiting for tenant records on stdin (JSON lines, as tenant-list and canary-wait \
-             write them){hint}"
+             write them; none after {}){hint}",
+            common::duration::human(QUIET_NOTICE)
         ),
     );
     match receive(lines, deadline) {
