@@ -115,10 +115,13 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
     ]);
     let dir = TempDir::new("canary-wait-echo").unwrap();
     let summary = dir.join("summary.md");
+    let output = dir.join("output");
     let done = run(
         &[
             "--sha",
             NEW7,
+            // Traces show headers and body excerpts: scrubbed too.
+            "-vv",
             "--auth",
             "--path",
             "/buildinfo",
@@ -130,10 +133,16 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
         &[
             ("GITHUB_ACTIONS", "true"),
             ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
         ],
         &fleet.tenant_lines(),
     );
     assert_eq!(done.code, 1, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("/buildinfo -> 503"),
+        "traced:\n{}",
+        done.stderr
+    );
     // What each said is shown, with the token blanked out.
     let message = line_starting(&done.stderr, "timed out after 300ms: 2 of 2");
     assert!(message.contains("echo-sha (reports ***)"), "{message}");
@@ -161,7 +170,7 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))
         .collect();
-    let summary = read_file(&summary);
+    let summary = read_file(&summary) + &read_file(&output);
     for token in [t1, t2] {
         for form in [token.to_string(), escaped(token)] {
             for (name, text) in [
