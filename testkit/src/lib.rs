@@ -7,14 +7,14 @@ pub mod process;
 pub mod sandbox;
 pub mod tempdir;
 
-pub use cmd::{hermetic, Output};
-pub use sandbox::Sandbox;
-pub use tempdir::TempDir;
-
-// Filled in by the canary-smoke and registry-tag work respectively.
+// The fake tenant fleet, and a registry with what goes around it.
 pub mod fleet;
 pub mod image;
 pub mod proxy;
 mod query;
 pub mod registry;
 pub mod token_server;
+
+pub use cmd::{hermetic, Output};
+pub use sandbox::Sandbox;
+pub use tempdir::TempDir;
