@@ -8,21 +8,16 @@
 //! `~/.config/containers/auth.json` (the same `auths` format); otherwise
 //! anonymous.
 
-use std::collections::HashMap;
+mod auth_file;
+mod helper;
+
 use std::fmt;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use base64::engine::general_purpose::{
-    STANDARD, STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT,
-};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::ci::neutralize;
-use common::redact::scrub;
 use common::Secret;
-use serde::Deserialize;
 
 use crate::reference::DOCKER_HUB;
 
@@ -339,212 +334,12 @@ impl Credentials {
             .chain(self.authfile.iter().map(|p| (p, true)))
             .chain(self.containers_auth.iter().map(|p| (p, false)));
         for (path, required) in files {
-            if let Some(found) = from_auth_file(path, required, registry)? {
+            if let Some(found) = auth_file::read(path, required, registry)? {
                 return Ok(found);
             }
         }
         Ok(Credential::anonymous())
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DockerConfig {
-    #[serde(default)]
-    auths: HashMap<String, AuthEntry>,
-    #[serde(default)]
-    cred_helpers: HashMap<String, String>,
-    #[serde(default)]
-    creds_store: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthEntry {
-    #[serde(default)]
-    auth: Option<Secret>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    password: Option<Secret>,
-    #[serde(default)]
-    identitytoken: Option<Secret>,
-}
-
-/// The keys docker uses for a registry in `auths`/`credHelpers`.
-fn config_keys(registry: &str) -> Vec<String> {
-    let mut keys = vec![registry.to_string()];
-    if registry == DOCKER_HUB {
-        keys.extend(["https://index.docker.io/v1/".into(), "docker.io".into()]);
-    }
-    keys.extend([format!("https://{registry}"), format!("http://{registry}")]);
-    keys
-}
-
-/// The credential for `registry` in a docker `config.json` or containers
-/// `auth.json`; a missing file is skipped unless it was asked for by name.
-fn from_auth_file(
-    path: &Path,
-    required: bool,
-    registry: &str,
-) -> Result<Option<Credential>, CredentialError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
-        Err(e) => {
-            return Err(CredentialError {
-                source_name: path.display().to_string(),
-                message: format!("cannot read: {e}"),
-            })
-        }
-    };
-    // serde's message may quote a value (an `auth` credential where an
-    // object was expected): say only where and what kind of mistake.
-    let config: DockerConfig = serde_json::from_str(&text).map_err(|e| CredentialError {
-        source_name: path.display().to_string(),
-        message: format!(
-            "not a valid docker config: {} at line {} column {}",
-            match e.classify() {
-                serde_json::error::Category::Data => "a value of the wrong type",
-                serde_json::error::Category::Eof => "unexpected end of file",
-                _ => "not valid JSON",
-            },
-            e.line(),
-            e.column()
-        ),
-    })?;
-    let keys = config_keys(registry);
-    let server = if registry == DOCKER_HUB {
-        "https://index.docker.io/v1/".to_string()
-    } else {
-        registry.to_string()
-    };
-    if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
-        if let Some(found) = run_helper(helper, &server, path, "credHelpers")? {
-            return Ok(Some(found));
-        }
-    } else if let Some(helper) = config.creds_store.as_deref().filter(|h| !h.is_empty()) {
-        if let Some(found) = run_helper(helper, &server, path, "credsStore")? {
-            return Ok(Some(found));
-        }
-    }
-    let Some((key, entry)) = keys
-        .iter()
-        .find_map(|k| config.auths.get_key_value(k))
-        .or_else(|| {
-            // `https://host/v1/` and other URL-shaped keys.
-            config.auths.iter().find(|(k, _)| {
-                let host = k
-                    .trim_start_matches("https://")
-                    .trim_start_matches("http://");
-                host.split('/').next() == Some(registry)
-            })
-        })
-    else {
-        return Ok(None);
-    };
-    let source = Source::DockerAuths {
-        config: path.to_path_buf(),
-        key: key.clone(),
-    };
-    let err = |message: &str| CredentialError {
-        source_name: source.to_string(),
-        message: message.to_string(),
-    };
-    if entry.identitytoken.as_ref().is_some_and(|t| !t.is_empty()) {
-        return Err(err(
-            "identity tokens are not supported; use a username and password or token",
-        ));
-    }
-    let (username, password) = match (&entry.auth, &entry.username, &entry.password) {
-        (Some(auth), _, _) if !auth.is_empty() => {
-            let encoded = auth.expose().trim();
-            let raw = STANDARD_PAD_INDIFFERENT
-                .decode(encoded)
-                .or_else(|_| URL_SAFE_PAD_INDIFFERENT.decode(encoded))
-                .map_err(|_| err("\"auth\" is not valid base64"))?;
-            let raw = String::from_utf8(raw).map_err(|_| err("\"auth\" is not UTF-8"))?;
-            let (u, p) = raw
-                .split_once(':')
-                .ok_or_else(|| err("\"auth\" must encode username:password"))?;
-            (u.to_string(), Secret::new(p))
-        }
-        (_, Some(u), Some(p)) => (u.clone(), p.clone()),
-        // An empty entry is what `docker login` leaves behind with a credsStore.
-        _ => return Ok(None),
-    };
-    Ok(Some(Credential::new(username, password, source)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct HelperOutput {
-    username: String,
-    secret: Secret,
-}
-
-/// `docker-credential-<helper> get` with the server on stdin; `None` when the
-/// helper has no credentials for it.
-fn run_helper(
-    helper: &str,
-    server: &str,
-    config: &Path,
-    from: &'static str,
-) -> Result<Option<Credential>, CredentialError> {
-    let source = Source::DockerHelper {
-        helper: helper.to_string(),
-        config: config.to_path_buf(),
-        from,
-    };
-    let err = |message: String| CredentialError {
-        source_name: source.to_string(),
-        message,
-    };
-    if helper.contains(['/', '\\']) || helper.is_empty() {
-        return Err(err(format!("helper name {helper:?} is not a plain name")));
-    }
-    let program = format!("docker-credential-{helper}");
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| err(format!("cannot run {program}: {e} (is it on PATH?)")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| err(format!("cannot run {program}: {e}")))?;
-    if !out.status.success() {
-        let said = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        if said.to_ascii_lowercase().contains("credentials not found") {
-            return Ok(None);
-        }
-        // A failing helper's output should hold no secret; scrub the known
-        // ones anyway, then keep it short and on one line.
-        return Err(err(format!(
-            "{program} get failed ({}): {}",
-            out.status,
-            neutralize(&scrub(said.trim()), 200)
-        )));
-    }
-    let parsed: HelperOutput = serde_json::from_slice(&out.stdout).map_err(|_| {
-        err(format!(
-            "{program} get printed something other than {{\"Username\",\"Secret\"}}"
-        ))
-    })?;
-    if parsed.username == "<token>" {
-        return Err(err(
-            "identity tokens are not supported; store a username and password or token".into(),
-        ));
-    }
-    Ok(Some(Credential::new(
-        parsed.username,
-        parsed.secret,
-        source,
-    )))
 }
 
 #[cfg(test)]
@@ -629,65 +424,6 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("REGISTRY_PASSWORD is not"));
-    }
-
-    fn with_config(json: &str) -> (Credentials, PathBuf) {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "registry-tag-creds-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.json");
-        std::fs::write(&path, json).unwrap();
-        let creds = Credentials {
-            docker_config: Some(path.clone()),
-            ..Credentials::default()
-        };
-        (creds, path)
-    }
-
-    #[test]
-    fn docker_config_auths_by_host_or_url() {
-        let (creds, path) = with_config(
-            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"aHViOnB3"},
-                         "https://quay.io":{"username":"q","password":"p"},
-                         "ghcr.io":{}}}"#,
-        );
-        let hub = creds.for_registry(DOCKER_HUB).unwrap();
-        assert_eq!(
-            (hub.username.as_str(), hub.password.expose()),
-            ("hub", "pw")
-        );
-        assert_eq!(
-            hub.source,
-            Source::DockerAuths {
-                config: path.clone(),
-                key: "https://index.docker.io/v1/".into()
-            }
-        );
-        assert_eq!(creds.for_registry("quay.io").unwrap().username, "q");
-        // An empty entry (left by a credsStore login) is no credential.
-        assert_eq!(
-            creds.for_registry("ghcr.io").unwrap().source,
-            Source::Anonymous
-        );
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
-    }
-
-    #[test]
-    fn a_missing_helper_is_named() {
-        let (creds, path) = with_config(r#"{"credHelpers":{"ghcr.io":"no-such-helper-xyz"}}"#);
-        let err = creds.for_registry("ghcr.io").unwrap_err().to_string();
-        assert!(
-            err.contains("docker-credential-no-such-helper-xyz"),
-            "{err}"
-        );
-        assert!(err.contains("PATH"), "{err}");
-        let (creds, _) = with_config(r#"{"credHelpers":{"ghcr.io":"../evil"}}"#);
-        assert!(creds.for_registry("ghcr.io").is_err());
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     #[test]
