@@ -26,6 +26,8 @@ use crate::TempDir;
 
 const ISSUER: &str = "testkit-token-server";
 const SERVICE: &str = "testkit-registry";
+/// Token requests answered at once.
+const WORKERS: usize = 8;
 
 /// Which field(s) the token response carries; registries in the wild send
 /// `token`, `access_token` or both.
@@ -123,7 +125,7 @@ impl Signer {
 /// The running token server.
 pub struct TokenServer {
     server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
     signer: Signer,
     requests: Arc<AtomicUsize>,
     grants: Arc<Mutex<Vec<Grant>>>,
@@ -181,31 +183,38 @@ impl TokenServer {
             .collect();
         let requests = Arc::new(AtomicUsize::new(0));
         let grants = Arc::new(Mutex::new(Vec::new()));
-        let thread = {
-            let (server, signer, requests, grants) = (
-                server.clone(),
-                signer.clone(),
-                requests.clone(),
-                grants.clone(),
-            );
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    requests.fetch_add(1, Ordering::SeqCst);
-                    let (status, body, grant) = answer(&request, &users, &signer, field);
-                    grants.lock().expect("lock").push(grant);
-                    let response = tiny_http::Response::from_string(body)
-                        .with_status_code(status)
-                        .with_header(
-                            tiny_http::Header::from_bytes("Content-Type", "application/json")
-                                .expect("header"),
-                        );
-                    let _ = request.respond(response);
-                }
+        // Several workers: a client moving images in parallel asks for one
+        // token per repository at once, and each is signed by an openssl
+        // process, so one worker would serialise them.
+        let users = Arc::new(users);
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (server, signer, requests, grants, users) = (
+                    server.clone(),
+                    signer.clone(),
+                    requests.clone(),
+                    grants.clone(),
+                    users.clone(),
+                );
+                std::thread::spawn(move || {
+                    for request in server.incoming_requests() {
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        let (status, body, grant) = answer(&request, &users, &signer, field);
+                        grants.lock().expect("lock").push(grant);
+                        let response = tiny_http::Response::from_string(body)
+                            .with_status_code(status)
+                            .with_header(
+                                tiny_http::Header::from_bytes("Content-Type", "application/json")
+                                    .expect("header"),
+                            );
+                        let _ = request.respond(response);
+                    }
+                })
             })
-        };
+            .collect();
         TokenServer {
             server,
-            thread: Some(thread),
+            workers,
             signer,
             requests,
             grants,
@@ -222,7 +231,7 @@ impl TokenServer {
         self.requests.load(Ordering::SeqCst)
     }
 
-    /// Every token request so far, in order.
+    /// Every token request so far, in the order they were answered.
     pub fn grants(&self) -> Vec<Grant> {
         self.grants.lock().expect("lock").clone()
     }
@@ -238,9 +247,12 @@ impl std::fmt::Debug for TokenServer {
 
 impl Drop for TokenServer {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        // Each unblock ends one worker's loop.
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
         }
     }
 }
