@@ -35,6 +35,9 @@ pub struct Input {
     source: Source,
     admission: Admission,
     deadline: Option<Instant>,
+    /// The drop-in's URLs as `CANARY_TENANT_URLS` spells them, by tenant
+    /// (empty for records on stdin): the script printed them so.
+    pub written_urls: Vec<String>,
     /// Tenants handed out so far.
     pub read: u64,
     /// Why reading stopped early: a bad line, or the deadline.
@@ -59,15 +62,18 @@ impl Input {
     /// stderr what it waits for when nothing comes for a few seconds).
     pub fn open(from_env: bool, insecure: bool, deadline: Option<Instant>) -> Result<Input, Error> {
         let mut admission = Admission::new(insecure);
-        let source = if from_env || io::stdin().is_terminal() {
-            Source::Env(from_variables(&mut admission)?)
+        let (source, written_urls) = if from_env || io::stdin().is_terminal() {
+            from_variables(&mut admission)?
         } else {
             let lines = read_stdin();
             match first_line(&lines, deadline)? {
-                Some(first) => Source::Stdin {
-                    lines,
-                    first: Some(first),
-                },
+                Some(first) => (
+                    Source::Stdin {
+                        lines,
+                        first: Some(first),
+                    },
+                    Vec::new(),
+                ),
                 None if no_record_can_arrive() && std::env::var_os(URLS_VAR).is_some() => {
                     common::term::note(
                         "canary-smoke",
@@ -76,7 +82,7 @@ impl Input {
                              as canary-smoke.sh did"
                         ),
                     );
-                    Source::Env(from_variables(&mut admission)?)
+                    from_variables(&mut admission)?
                 }
                 None if no_record_can_arrive() => {
                     return Err(Error::from(common::Error::Usage(format!(
@@ -95,6 +101,7 @@ impl Input {
         };
         Ok(Input {
             source,
+            written_urls,
             admission,
             deadline,
             read: 0,
@@ -172,7 +179,8 @@ fn admission_error(origin: &str, line: u64, message: String) -> common::Error {
 
 /// The fleet from `CANARY_TENANT_URLS`/`CANARY_ADMIN_TOKENS`: all of it is
 /// checked (and every token masked) before the first tenant is sent.
-fn from_variables(admission: &mut Admission) -> Result<VecDeque<Tenant>, common::Error> {
+/// Also returns each URL as written, for the drop-in text.
+fn from_variables(admission: &mut Admission) -> Result<(Source, Vec<String>), common::Error> {
     let urls = std::env::var(URLS_VAR).ok();
     if urls.is_none() {
         return Err(common::Error::Usage(format!(
@@ -188,7 +196,8 @@ fn from_variables(admission: &mut Admission) -> Result<VecDeque<Tenant>, common:
             "{URLS_VAR} holds no URL: there is nothing to check"
         )));
     }
-    tenants
+    let written = tenants.iter().map(|t| t.url.clone()).collect();
+    let admitted = tenants
         .into_iter()
         .enumerate()
         .map(|(i, tenant)| {
@@ -196,7 +205,8 @@ fn from_variables(admission: &mut Admission) -> Result<VecDeque<Tenant>, common:
                 .admit(tenant, &format!("{URLS_VAR} entry {}", i + 1))
                 .map_err(common::Error::Usage)
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((Source::Env(admitted), written))
 }
 
 /// Reads stdin on a thread of its own, so waiting for it can be bounded:

@@ -80,7 +80,8 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         .as_deref()
         .map(|path| Junit::create(path, sha.clone()))
         .transpose()?;
-    let reporter = Reporter::new(layout, records, ci, sha.clone());
+    let written_urls = std::mem::take(&mut input.written_urls);
+    let reporter = Reporter::new(layout, records, ci, sha.clone(), written_urls);
     let requester = Requester {
         agent: common::http::agent(
             "canary-smoke",

@@ -71,17 +71,21 @@ pub struct Reporter {
     /// Script layout: finished tenants' text waiting for earlier tenants,
     /// so tenants print in input order as the script printed them.
     script: Mutex<InOrder>,
+    /// Script layout: each tenant's URL as the variable spells it.
+    written_urls: Vec<String>,
     sha: Option<String>,
 }
 
 impl Reporter {
     /// `records`: where records go (`None`: nowhere, in the script layout
     /// without a records file).
+    /// `written_urls`: the script layout's tenant headers, by input order.
     pub fn new(
         layout: Layout,
         records: Option<Box<dyn Write + Send>>,
         ci: GithubActions,
         sha: Option<String>,
+        written_urls: Vec<String>,
     ) -> Reporter {
         Reporter {
             records: records.map(|out| Mutex::new(RecordWriter::new(Sink(out)))),
@@ -95,6 +99,7 @@ impl Reporter {
                 next: 1,
                 waiting: BTreeMap::new(),
             }),
+            written_urls,
             sha,
         }
     }
@@ -211,10 +216,11 @@ impl Reporter {
 
     /// The script's text for one tenant, printed once every earlier tenant's is.
     fn script_text(&self, tenant: &TenantResult, seq: u64) {
-        let mut text = vec![Line::Out(format!(
-            "\n── {} ──\n",
-            neutralize(&tenant.url, 500)
-        ))];
+        let url = usize::try_from(seq - 1)
+            .ok()
+            .and_then(|i| self.written_urls.get(i))
+            .unwrap_or(&tenant.url);
+        let mut text = vec![Line::Out(format!("\n── {} ──\n", neutralize(url, 500)))];
         for check in &tenant.checks {
             let description = neutralize(&check.description, 200);
             text.push(if check.ok {

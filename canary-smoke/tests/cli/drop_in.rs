@@ -73,12 +73,14 @@ fn from_env_prints_the_script_text_byte_for_byte() {
 fn with_the_variables_set_and_no_records_it_reads_the_variables() {
     let fleet = fleet(vec![TenantSpec::healthy("a"), TenantSpec::healthy("b")]);
     let (urls, tokens) = variables(&fleet, ",");
+    // The script printed each URL as written, a trailing slash included.
+    let urls = urls + "/";
     let env = [
         ("CANARY_TENANT_URLS", urls.as_str()),
         ("CANARY_ADMIN_TOKENS", tokens.as_str()),
     ];
     let sandbox = sandbox();
-    let all: Vec<String> = (0..2).map(|i| fleet.url(i)).collect();
+    let all = vec![fleet.url(0), fleet.url(1) + "/"];
     // stdin on /dev/null, as a CI step may give it.
     let null = sandbox.run(&[], &env, None);
     assert_code(&null, 0);
