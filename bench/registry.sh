@@ -4,8 +4,7 @@
 # auth. Rows (see bench/lib.sh); wall times are medians of RUNS runs, each a
 # real move (the source alternates between two builds):
 #
-#   retag wall ms          bound: its own requests × LATENCY_MS, one after
-#                          another; peer: skopeo copy --all --preserve-digests
+#   retag wall ms          peer: skopeo copy --all --preserve-digests (≤ 0.5×)
 #   retag requests         bound: 6 (DESIGN.md), ping and token included; peer: skopeo
 #   rollback-latest, IMAGES images
 #                          bound: the same rollback of one image (moves run in
@@ -100,10 +99,8 @@ echo "figure|ours|bound|÷bound|target|peer|vs peer|target|note"
 echo "retag: registry-tag and skopeo…" >&2
 read -r ours_ms ours_req < <(measure retag_ours "$RUNS")
 read -r sk_ms sk_req < <(measure retag_skopeo "$RUNS")
-bound=$((ours_req * LATENCY_MS))
-row "registry-tag retag @${LATENCY_MS}ms (ms, median of $RUNS)" "$ours_ms" \
-  "$bound ($ours_req requests × ${LATENCY_MS}ms)" "$(ratio "$ours_ms" "$bound")" "<= 1.5" \
-  "$sk_ms (skopeo copy)" "$(ratio "$ours_ms" "$sk_ms")" "<= 0.5"
+row "registry-tag retag @${LATENCY_MS}ms (ms, median of $RUNS)" "$ours_ms" "-" "-" "" \
+  "$sk_ms (skopeo copy)" "$(ratio "$ours_ms" "$sk_ms")" "<= 0.5" "bound: see the request count"
 row "registry-tag retag requests (token auth)" "$ours_req" "6 (DESIGN.md)" "$(ratio "$ours_req" 6)" "<= 1" \
   "$sk_req (skopeo copy)" "$(ratio "$ours_req" "$sk_req")" "< 1"
 
