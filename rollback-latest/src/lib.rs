@@ -104,7 +104,11 @@ enum Task {
 pub fn run(cli: Cli) -> Result<Code, Error> {
     cli.verbosity.init();
     // Everything the operator typed is checked before any request is made.
-    let (images, image_source) = images(&cli.images, std::env::var_os(IMAGES_VAR))?;
+    // A pin file names its own images: the list is not read for it.
+    let (images, image_source) = match cli.pinned {
+        Some(_) => (Vec::new(), images::ImageSource::Flag),
+        None => images(&cli.images, std::env::var_os(IMAGES_VAR))?,
+    };
     check_tag(&cli.tag).map_err(|e| Error::Usage(format!("--tag {:?}: {e}", cli.tag)))?;
     let task = match (&cli.sha, &cli.pin, &cli.pinned) {
         (Some(sha), _, _) => {

@@ -41,14 +41,7 @@ fn racing_rollbacks_end_consistent_with_at_most_one_complete() {
     // Meanwhile a second rollback, to another build, runs to the end.
     let second = Output::of(&mut fleet.cmd(&sandbox, &[OTHER]), None);
     fleet.proxy.release();
-    let first = first
-        .wait_with_output()
-        .expect("wait for the first rollback");
-    let first = Output {
-        code: first.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&first.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&first.stderr).into_owned(),
-    };
+    let first = finished(first);
 
     assert_code(&second, 0);
     assert_has(&second.stdout, "=== ROLLBACK COMPLETE ===");

@@ -184,10 +184,15 @@ pub fn run_with_closed_stdout(fleet: &Fleet, args: &[&str], extra_env: &[(&str, 
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the tool under test");
+    finished(child)
+}
+
+/// Waits for a tool started with piped output and collects what it printed.
+pub fn finished(child: std::process::Child) -> Output {
     let out = child.wait_with_output().expect("wait for the tool");
     Output {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::new(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
