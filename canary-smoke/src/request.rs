@@ -143,22 +143,6 @@ impl Requester {
         let mut body = body.map(str::to_string);
         let mut hops = 0;
         loop {
-            // Only the tenant's own origin gets what the tenant supplied.
-            let trusted = same_origin(&uri, &first);
-            let mut request = http::Request::builder()
-                .method(method.as_str())
-                .uri(uri.clone())
-                .header("Accept", "application/json")
-                .extension(common::trace::Attempt(attempt));
-            if trusted {
-                for (name, value) in tenant.extra_headers() {
-                    request = request.header(name, value);
-                }
-                if check.auth {
-                    request = request
-                        .header("Authorization", format!("Bearer {}", tenant.token.expose()));
-                }
-            }
             let mut remaining = self.timeout.saturating_sub(started.elapsed());
             if let Some(deadline) = self.deadline {
                 remaining = remaining.min(deadline.saturating_duration_since(Instant::now()));
@@ -169,31 +153,16 @@ impl Requester {
                     common::duration::human(self.timeout)
                 )));
             }
-            let built = |e: http::Error| Attempt::Other(format!("cannot build the request: {e}"));
-            let response = match &body {
-                Some(body) => {
-                    let request = request
-                        .header("Content-Type", "application/json")
-                        .body(body.clone())
-                        .map_err(built)?;
-                    let request = self
-                        .agent
-                        .configure_request(request)
-                        .max_redirects(0)
-                        .timeout_global(Some(remaining))
-                        .build();
-                    self.agent.run(request)
-                }
-                None => {
-                    let request = self
-                        .agent
-                        .configure_request(request.body(()).map_err(built)?)
-                        .max_redirects(0)
-                        .timeout_global(Some(remaining))
-                        .build();
-                    self.agent.run(request)
-                }
+            // Only the tenant's own origin gets what the tenant supplied.
+            let trusted = same_origin(&uri, &first).then_some((tenant, check.auth));
+            let hop = Hop {
+                method: &method,
+                uri: &uri,
+                trusted,
+                body: body.as_deref(),
+                attempt,
             };
+            let response = self.hop(hop, remaining);
             let failure =
                 |e: &ureq::Error| Attempt::Transport(Failure::from(e).with_limit(self.timeout));
             let mut response = response.map_err(|e| failure(&e))?;
@@ -232,6 +201,65 @@ impl Requester {
                 Err(e) => Err(failure(&e)),
             };
         }
+    }
+}
+
+/// One request of an attempt (the first, or one after a redirect).
+#[derive(Debug)]
+struct Hop<'a> {
+    method: &'a str,
+    uri: &'a Uri,
+    /// The tenant, and whether to send its bearer, when `uri` is on its
+    /// own origin; `None` elsewhere, where neither its token nor its
+    /// `headers` go.
+    trusted: Option<(&'a Tenant, bool)>,
+    body: Option<&'a str>,
+    attempt: u32,
+}
+
+impl Requester {
+    /// Sends one hop, following no redirect, within `limit`.
+    fn hop(
+        &self,
+        hop: Hop<'_>,
+        limit: Duration,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let mut request = http::Request::builder()
+            .method(hop.method)
+            .uri(hop.uri.clone())
+            .header("Accept", "application/json")
+            .extension(common::trace::Attempt(hop.attempt));
+        if let Some((tenant, auth)) = hop.trusted {
+            for (name, value) in tenant.extra_headers() {
+                request = request.header(name, value);
+            }
+            if auth {
+                request =
+                    request.header("Authorization", format!("Bearer {}", tenant.token.expose()));
+            }
+        }
+        let bad = |e: http::Error| ureq::Error::BadUri(e.to_string());
+        match hop.body {
+            Some(body) => {
+                let request = request.header("Content-Type", "application/json");
+                self.run(request.body(body.to_string()).map_err(bad)?, limit)
+            }
+            None => self.run(request.body(()).map_err(bad)?, limit),
+        }
+    }
+
+    fn run<B: ureq::AsSendBody>(
+        &self,
+        request: http::Request<B>,
+        limit: Duration,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request)
+            .max_redirects(0)
+            .timeout_global(Some(limit))
+            .build();
+        self.agent.run(request)
     }
 }
 

@@ -303,6 +303,10 @@ fn tenant_headers_stay_with_the_tenant_across_redirects() {
         .to_ascii_lowercase();
     assert!(here.contains("x-api-key: key-not-for-others"), "{here}");
     assert!(here.contains("bearer tok-redirect-0001"), "{here}");
+    assert!(
+        !here.contains("content-length"),
+        "a GET has no body: {here}"
+    );
     let landed = elsewhere.heads();
     assert_eq!(landed.len(), 1, "{landed:?}");
     assert!(landed[0].starts_with("GET /landed "), "{landed:?}");
