@@ -9,6 +9,7 @@ use testkit::fleet::{Fleet, TenantSpec};
 use testkit::image::Kind;
 use testkit::registry::Registry;
 
+use super::serial;
 use super::support::*;
 
 /// Runs the step with stdout already closed by its reader.
@@ -52,6 +53,7 @@ fn undone(tool: &str, (code, stderr): (i32, String), problems: &mut Vec<String>)
 
 #[test]
 fn tenant_tools_never_exit_0_with_stdout_closed() {
+    let _serial = serial();
     let fleet = Fleet::start(vec![
         TenantSpec::healthy("pipe-a").with_sha(SHA),
         TenantSpec::healthy("pipe-b").with_sha(SHA),
@@ -88,6 +90,7 @@ fn tenant_tools_never_exit_0_with_stdout_closed() {
 
 #[test]
 fn registry_tools_never_claim_undone_work_with_stdout_closed() {
+    let _serial = serial();
     let registry = Registry::start();
     let pusher = registry.pusher();
     let mut staging = Vec::new();
@@ -163,6 +166,7 @@ fn registry_tools_never_claim_undone_work_with_stdout_closed() {
 
 #[test]
 fn a_failure_seen_before_the_pipe_closed_is_exit_1() {
+    let _serial = serial();
     // `tenant-list | canary-smoke | head -n1` with a failing tenant, and a
     // failed move piped into `| true`: exit 1, and stderr says what failed.
     let fleet = Fleet::start(vec![
