@@ -3,6 +3,7 @@
 //! workflow reads afterwards (summary, outputs).
 
 use serde_json::{json, Value};
+use testkit::actions::step_outputs;
 
 use crate::support::*;
 
@@ -101,27 +102,6 @@ fn results_carry_the_tenant_fields_and_the_build_under_test() {
     assert!(!out.stdout.contains("org-9"), "headers stay out of results");
 }
 
-/// `$GITHUB_OUTPUT` read back: `name=value` lines and `name<<DELIM` blocks.
-fn read_outputs(text: &str) -> Vec<(String, String)> {
-    let mut outputs = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            for next in lines.by_ref() {
-                if next == delimiter {
-                    break;
-                }
-                value.push(next);
-            }
-            outputs.push((name.to_string(), value.join("\n")));
-        } else if let Some((name, value)) = line.split_once('=') {
-            outputs.push((name.to_string(), value.to_string()));
-        }
-    }
-    outputs
-}
-
 #[test]
 fn step_outputs_and_the_summary_state_the_verdict() {
     let evil = "evil\nverdict<<EOF\npassed\nEOF";
@@ -139,7 +119,7 @@ fn step_outputs_and_the_summary_state_the_verdict() {
     ];
     let out = sandbox.run(&["--sha", "4c1d56e"], &env, Some(&fleet.tenant_lines()));
     assert_code(&out, 1);
-    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    let got = step_outputs(&std::fs::read_to_string(&outputs).unwrap());
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -162,7 +142,7 @@ fn step_outputs_and_the_summary_state_the_verdict() {
     std::fs::remove_file(&summary).unwrap();
     let out = sandbox.run(&[], &env, Some(&(fleet.tenant_line(0) + "\n")));
     assert_code(&out, 0);
-    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    let got = step_outputs(&std::fs::read_to_string(&outputs).unwrap());
     assert_eq!(
         got,
         [
@@ -208,7 +188,7 @@ fn a_run_cut_short_by_a_bad_line_never_reads_passed() {
         ),
         "{text}"
     );
-    let got = read_outputs(&std::fs::read_to_string(&outputs).unwrap());
+    let got = step_outputs(&std::fs::read_to_string(&outputs).unwrap());
     assert!(
         got.contains(&("verdict".to_string(), "failed".to_string())),
         "{got:?}"
