@@ -49,6 +49,9 @@ pub const UNCAUGHT_BROKEN_PIPE: &str = "stdout was closed before the work was do
 /// Actions also becomes one `::error title=TOOL::message` annotation and one
 /// line in the step summary ([`report_error`]).
 ///
+/// A tool that returns an error does not annotate it itself (that would be
+/// two annotations for one error).
+///
 /// Tools catch a broken pipe themselves and return the code they know
 /// ([`stdout_closed`]); one that reaches here is exit 1 with
 /// [`UNCAUGHT_BROKEN_PIPE`], never 0.
