@@ -1,11 +1,7 @@
 //! Where tenants come from (streamed stdin, bad lines, nothing at all), and
 //! a closed stdout.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use testkit::process::Running;
 
 use crate::support::*;
 
@@ -91,118 +87,69 @@ fn tenants_stream_in_and_results_stream_out() {
         TenantSpec::healthy("first"),
         TenantSpec::healthy("second"),
     ]);
-    let sandbox = sandbox();
-    let mut child = sandbox
-        .cmd(&[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    let reader = thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    writeln!(stdin, "{}", fleet.tenant_line(0)).unwrap();
-    stdin.flush().unwrap();
+    let mut smoke = Running::start(sandbox().cmd(&[]));
+    smoke.send(&(fleet.tenant_line(0) + "\n"));
     // stdin stays open: the first result must come anyway.
-    let first = lines
-        .recv_timeout(Duration::from_secs(30))
-        .expect("a result before stdin closes");
-    let first: CheckRecord = serde_json::from_str(&first).unwrap();
+    let first: CheckRecord = serde_json::from_str(&smoke.next_line()).unwrap();
     assert_eq!(first.tenant, "first");
     assert_eq!(fleet.requests(1), 0);
 
-    writeln!(stdin, "{}", fleet.tenant_line(1)).unwrap();
-    drop(stdin);
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    let rest: Vec<String> = lines.try_iter().collect();
-    assert_eq!(status.code(), Some(0));
-    assert_eq!(rest.len(), 11);
-    assert!(rest.iter().any(|l| l.contains("\"tenant\":\"second\"")));
+    smoke.send(&(fleet.tenant_line(1) + "\n"));
+    let done = smoke.finish();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(done.stdout.len(), 11);
+    assert!(done
+        .stdout
+        .iter()
+        .any(|l| l.contains("\"tenant\":\"second\"")));
 }
 
 #[test]
 fn a_silent_pipe_is_never_a_silent_hang() {
-    let sandbox = sandbox();
-    let mut child = sandbox
-        .cmd(&[])
-        .env("CANARY_TENANT_URLS", "http://127.0.0.1:9")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    // Nothing is written; the first stderr line must say what it waits for.
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(
-        line.starts_with("canary-smoke: waiting for tenant records on stdin"),
-        "{line}"
-    );
+    let mut cmd = sandbox().cmd(&[]);
+    cmd.env("CANARY_TENANT_URLS", "http://127.0.0.1:9");
+    let smoke = Running::start(cmd);
+    // Nothing is written; stderr must say what it waits for.
+    let line = smoke.wait_for_stderr("canary-smoke: waiting for tenant records on stdin");
     assert!(
         line.contains("CANARY_TENANT_URLS is not read while stdin is a pipe"),
         "{line}"
     );
     // Behind canary-wait, reading the variables would skip the wait.
     assert!(!line.contains("--from-env"), "{line}");
-    drop(stdin);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(2), "an empty pipe checks nothing");
-}
-
-/// `tenant-list | canary-smoke | head -n1`: returns what canary-smoke says
-/// after head has gone.
-fn closed_after_the_first_record(specs: Vec<TenantSpec>) -> (Fleet, i32, String) {
-    let fleet = fleet(specs);
-    let sandbox = sandbox();
-    let mut child = sandbox
-        .cmd(&["--jobs", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = fleet.tenant_lines();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(lines.as_bytes());
-    });
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert!(first.contains("\"check\""), "{first}");
-    // The reader is dropped here, like `head -n1` exiting.
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (fleet, out.status.code().unwrap_or(-1), stderr)
+    let done = smoke.finish();
+    assert_eq!(
+        done.code, 2,
+        "an empty pipe checks nothing: {}",
+        done.stderr
+    );
 }
 
 #[test]
 fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
     // More records than a pipe buffers (64 KiB), so the run cannot finish
     // before it meets the closed pipe.
-    let specs = (0..60)
-        .map(|i| TenantSpec::healthy(&format!("t{i}")))
-        .collect();
-    let (fleet, code, stderr) = closed_after_the_first_record(specs);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!stderr.contains("cannot write"), "{stderr}");
-    assert_eq!(code, 1, "work left undone is never a pass: {stderr}");
+    let fleet = fleet(
+        (0..60)
+            .map(|i| TenantSpec::healthy(&format!("t{i}")))
+            .collect(),
+    );
+    // `tenant-list | canary-smoke | head -n1`
+    let mut smoke = Running::start_head(sandbox().cmd(&["--jobs", "2"]), 1);
+    smoke.send(&fleet.tenant_lines());
+    let done = smoke.finish();
+    assert_eq!(done.stdout.len(), 1);
+    assert!(!done.stderr.contains("cannot write"), "{}", done.stderr);
+    assert_eq!(
+        done.code, 1,
+        "work left undone is never a pass: {}",
+        done.stderr
+    );
     assert!(
-        stderr.contains("canary-smoke: stdout closed: ") && stderr.contains("left unchecked"),
-        "{stderr}"
+        done.stderr.contains("canary-smoke: stdout closed: ")
+            && done.stderr.contains("left unchecked"),
+        "{}",
+        done.stderr
     );
     assert!(fleet.total_requests() < 60 * 6, "it stopped early");
 }
@@ -210,32 +157,17 @@ fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
 #[test]
 fn the_timeout_deadline_ends_a_run_whose_stdin_stays_open() {
     let fleet = fleet(vec![TenantSpec::healthy("only")]);
-    let sandbox = sandbox();
-    let mut child = sandbox
-        .cmd(&["--timeout", "1s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{}", fleet.tenant_line(0)).unwrap();
-    // stdin stays open (held until the end of the test): only the deadline
-    // can end the run.
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let mut smoke = Running::start(sandbox().cmd(&["--timeout", "1s"]));
+    smoke.send(&(fleet.tenant_line(0) + "\n"));
+    // stdin stays open: only the deadline can end the run.
+    let done = smoke.exit_with_stdin_open();
+    assert_eq!(done.code, 1, "{}", done.stderr);
     assert!(
-        stderr.contains(
+        done.stderr.contains(
             "canary-smoke: the --timeout deadline passed while waiting for tenant records"
         ),
-        "{stderr}"
+        "{}",
+        done.stderr
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.lines().count(),
-        6,
-        "the tenant read was checked: {stdout}"
-    );
+    assert_eq!(done.stdout.len(), 6, "the tenant read was checked");
 }
