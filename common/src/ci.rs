@@ -356,29 +356,11 @@ mod tests {
         assert!(ci.set_output("bad name", "x").is_err());
         assert!(ci.set_output("x\ny", "x").is_err());
         let text = std::fs::read_to_string(&path).unwrap();
-        let outputs = parse_outputs(&text);
+        let outputs = testkit::actions::step_outputs(&text);
         assert_eq!(outputs[0], ("count".to_string(), "3".to_string()));
         assert_eq!(outputs[1].1, "a\nEOF\nverdict=passed\n***");
         assert_eq!(outputs.len(), 2);
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// Reads `$GITHUB_OUTPUT` as the runner does.
-    fn parse_outputs(text: &str) -> Vec<(String, String)> {
-        let mut lines = text.lines();
-        let mut out = Vec::new();
-        while let Some(line) = lines.next() {
-            let (name, delimiter) = line.split_once("<<").unwrap();
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delimiter {
-                    break;
-                }
-                value.push(l);
-            }
-            out.push((name.to_string(), value.join("\n")));
-        }
-        out
     }
 
     #[test]

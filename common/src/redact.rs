@@ -293,36 +293,21 @@ fn utf8_width(first: u8) -> usize {
 mod tests {
     use super::*;
 
-    fn json_escaped_upper(value: &str) -> String {
-        value
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_string()
-                } else {
-                    format!("\\u{:04X}", c as u32)
-                }
-            })
-            .collect()
-    }
-
     #[test]
     fn every_form_of_a_secret_is_scrubbed() {
         let raw = "s3cr/et+\"x&y<z";
         let _secret = Secret::new(raw);
-        let serde = serde_json::to_string(raw).unwrap();
-        let serde = &serde[1..serde.len() - 1];
         let forms = [
             raw.to_string(),
-            serde.to_string(),
-            serde.replace('/', "\\/"),
-            json_escaped_upper(raw),
-            json_escaped_upper(raw).to_lowercase(),
+            r#"s3cr/et+\"x&y<z"#.to_string(),
+            r#"s3cr\/et+\"x&y<z"#.to_string(),
+            r#"s3cr\u002Fet\u002B\u0022x\u0026y\u003Cz"#.to_string(),
+            r#"s3cr\u002fet\u002b\u0022x\u0026y\u003cz"#.to_string(),
             // Escaped twice: a JSON body inside a JSON record.
             serde_json::to_string(&serde_json::to_string(raw).unwrap()).unwrap(),
             STANDARD.encode(raw),
             URL_SAFE_NO_PAD.encode(raw),
-            raw.replace('/', "%2F").replace('+', "%2b"),
+            r#"s3cr%2Fet%2b"x&y<z"#.to_string(),
         ];
         for form in forms {
             let text = format!("before {form} after");

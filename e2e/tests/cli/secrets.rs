@@ -96,28 +96,26 @@ fn tenant(name: &str, sha: &str) -> TenantSpec {
     spec
 }
 
+/// canary-wait for [`SHA`] on `fleet`, sending the token (`--auth`),
+/// giving up after `timeout`.
+fn wait_for(fleet: &Fleet, timeout: &str, verbose: &[&str]) -> Run {
+    let args = [
+        "--sha",
+        SHA,
+        "--auth",
+        "--interval",
+        "100ms",
+        "--timeout",
+        timeout,
+    ];
+    with_args(Step::new("canary-wait", &args), verbose).run(Some(&fleet.tenant_lines()))
+}
+
 #[test]
 fn canary_wait_never_shows_a_token() {
     let secrets = forms(TENANT_TOKEN, None);
     let ready = Fleet::start(vec![tenant("e2e-ready", SHA)]).unwrap();
-    let mut problems = check(&secrets, true, 0, |v| {
-        with_args(
-            Step::new(
-                "canary-wait",
-                &[
-                    "--sha",
-                    SHA,
-                    "--auth",
-                    "--timeout",
-                    "5s",
-                    "--interval",
-                    "100ms",
-                ],
-            ),
-            v,
-        )
-        .run(Some(&ready.tenant_lines()))
-    });
+    let mut problems = check(&secrets, true, 0, |v| wait_for(&ready, "5s", v));
     // Tenants that echo the token back as the build they report, in each
     // form: progress lines, the timeout error, straggler records and the
     // summary all quote what a tenant reports.
@@ -128,24 +126,7 @@ fn canary_wait_never_shows_a_token() {
         .map(|(i, (_, form))| tenant(&format!("e2e-echo-{i}"), form))
         .collect();
     let echoing = Fleet::start(echoing).unwrap();
-    problems.extend(check(&secrets, true, 1, |v| {
-        with_args(
-            Step::new(
-                "canary-wait",
-                &[
-                    "--sha",
-                    SHA,
-                    "--auth",
-                    "--timeout",
-                    "500ms",
-                    "--interval",
-                    "100ms",
-                ],
-            ),
-            v,
-        )
-        .run(Some(&echoing.tenant_lines()))
-    }));
+    problems.extend(check(&secrets, true, 1, |v| wait_for(&echoing, "500ms", v)));
     assert_none(&problems);
 }
 

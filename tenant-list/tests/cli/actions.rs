@@ -1,21 +1,9 @@
 //! Under GitHub Actions: step outputs, error annotations and summary lines,
 //! traces, and no token anywhere but the records.
 
-use super::support::*;
+use testkit::actions::step_outputs as outputs;
 
-/// Reads `$GITHUB_OUTPUT` as the runner does (`name<<DELIMITER` form).
-fn outputs(text: &str) -> Vec<(String, String)> {
-    let mut lines = text.lines();
-    let mut found = Vec::new();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line
-            .split_once("<<")
-            .unwrap_or_else(|| panic!("not the delimiter form: {line:?}"));
-        let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-        found.push((name.to_string(), value.join("\n")));
-    }
-    found
-}
+use super::support::*;
 
 struct Run {
     out: Output,
