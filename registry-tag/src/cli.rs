@@ -26,14 +26,17 @@ use crate::{Client, Credentials, Error, Options};
 /// other field is passed through to the output record.
 ///
 /// Tags are moved by PUTting the source's exact manifest bytes (an OCI index
-/// or Docker manifest list keeps its own digest), then each move is verified
-/// with a HEAD. Records go to stdout as JSON lines:
+/// or Docker manifest list keeps its own digest), then every tag is read
+/// back. When stdout is a pipe or file (or with --json), records go to it as
+/// JSON lines, and one human line per tag to stderr:
 ///
 ///   {"image":"ghcr.io/o/p","tag":"latest","digest":"sha256:…","previous":"sha256:…","source":"staging-4c1d56e","changed":true}
 ///
-/// and one human line per change to stderr. Request lines are all read and
-/// checked before anything is moved, so a bad line changes nothing. (The
-/// record of a digest resolve carries the digest in "tag".)
+/// On a terminal, a resolve prints the bare digest (as crane digest does),
+/// --list prints "DIGEST  TAG" lines and moves print a table; -q prints only
+/// digests, one per line. Request lines are all read and checked before
+/// anything is moved, so a bad line changes nothing. (The record of a digest
+/// resolve carries the digest in "tag".)
 #[derive(Debug, Parser)]
 #[command(
     name = "registry-tag",
@@ -109,8 +112,19 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Records (JSON lines) on stdout even on a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+
+    /// Print only digests on stdout, one per line (and no per-tag lines on stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
+
+    #[command(flatten)]
+    pub verbosity: common::cli::Verbosity,
 }
 
 /// How to reach registries: the flags every tool built on this library

@@ -23,6 +23,7 @@ mod client;
 mod credentials;
 mod error;
 mod manifest;
+mod output;
 mod parallel;
 mod plan;
 mod record;
@@ -38,6 +39,7 @@ pub use manifest::{
     short, Manifest, Resolved, ACCEPT, DOCKER_LIST, DOCKER_V2, MAX_MANIFEST_BYTES, OCI_INDEX,
     OCI_MANIFEST,
 };
+pub use output::table;
 pub use plan::{plan, Expect, Intent, Move, MoveError, Outcome, Plan, Step, FRESH};
 pub use record::TagRecord;
 pub use reference::{check_digest, check_tag, Image, Reference, ReferenceError, Target};

@@ -1,15 +1,19 @@
-//! The command line: resolve, list or move, records on stdout, people's
-//! lines on stderr, a step summary under GitHub Actions.
+//! The command line: resolve, list or move; records (or, on a terminal, a
+//! digest or a table) on stdout, people's lines on stderr, a step summary
+//! and step outputs under GitHub Actions.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-use common::ci::{markdown_cell, GithubActions};
-use common::jsonl::{self, RecordWriter, Records};
+use common::ci::{code_span, markdown_text, GithubActions};
+use common::exit::{is_broken_pipe, stdout_closed};
+use common::jsonl::{self, Records};
 use common::term::{note, say, Style};
 use common::Code;
 
-use crate::manifest::short;
-use crate::plan::{plan, Expect, Intent, Move, Plan};
+use crate::output::{Format, Output};
+use crate::parallel::in_parallel;
+use crate::plan::{plan, Expect, Intent, Move, MoveError, Plan};
 use crate::reference::{check_digest, Image, Reference};
 use crate::request::Request;
 use crate::{Cli, Client, Error, TagRecord};
@@ -17,23 +21,25 @@ use crate::{Cli, Client, Error, TagRecord};
 const TOOL: &str = "registry-tag";
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
+    cli.verbosity.init();
     let ci = GithubActions::from_env();
     let client = cli.registry.client(TOOL, env!("CARGO_PKG_VERSION"), &ci)?;
     if let Some(expected) = &cli.expect_current {
         check_digest(expected).map_err(|e| Error::Usage(format!("--expect-current: {e}")))?;
     }
-    let mut out = RecordWriter::stdout();
-    let tool = Tool {
+    let format = Format::choose(cli.json, cli.quiet);
+    let mut tool = Tool {
         client,
         ci,
         style: Style::for_stderr(),
         dry_run: cli.dry_run,
         atomic: cli.atomic,
         expect_current: cli.expect_current.clone(),
+        out: Output::new(format),
     };
 
     if let Some(image) = &cli.list {
-        return tool.list(&Image::parse(image)?, &mut out);
+        return tool.list(&Image::parse(image)?);
     }
     match &cli.reference {
         Some(reference) if cli.new_tags.is_empty() => {
@@ -42,7 +48,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
                     "--atomic, --dry-run and --expect-current apply to moves: give NEWTAG... or requests on stdin".into(),
                 ));
             }
-            tool.resolve(&Reference::parse(reference)?, &mut out)
+            tool.resolve(&Reference::parse(reference)?)
         }
         Some(reference) => {
             let source = Reference::parse(reference)?;
@@ -51,7 +57,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
                 .iter()
                 .map(|tag| Move::new(source.image.clone(), source.target_str(), tag))
                 .collect::<Result<Vec<_>, _>>()?;
-            tool.moves(moves, &mut out)
+            tool.moves(moves)
         }
         None => {
             if std::io::stdin().is_terminal() {
@@ -63,7 +69,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
             if moves.is_empty() {
                 return Err(Error::Usage("stdin held no move requests".into()));
             }
-            tool.moves(moves, &mut out)
+            tool.moves(moves)
         }
     }
 }
@@ -86,6 +92,11 @@ fn read_requests() -> Result<Vec<Move>, Error> {
     Ok(moves)
 }
 
+/// What the closed stdout cut short, for the one line that says so.
+fn closed(undone: &str) -> Result<Code, Error> {
+    Ok(stdout_closed(TOOL, Some(undone), Code::Failed))
+}
+
 #[derive(Debug)]
 struct Tool {
     client: Client,
@@ -94,51 +105,67 @@ struct Tool {
     dry_run: bool,
     atomic: bool,
     expect_current: Option<String>,
+    out: Output,
 }
 
 impl Tool {
-    fn resolve(
-        &self,
-        reference: &Reference,
-        out: &mut RecordWriter<std::io::Stdout>,
-    ) -> Result<Code, Error> {
+    /// Whether people's per-tag lines go to stderr: not when stdout already
+    /// shows them to a person (a table) or only digests were asked for.
+    fn tells(&self) -> bool {
+        self.out.format() == Format::Records
+    }
+
+    fn resolve(&mut self, reference: &Reference) -> Result<Code, Error> {
         self.client.bind_env_credentials([&reference.image]);
-        let resolved = self
-            .client
-            .resolve(reference)
-            .inspect_err(|e| self.annotate(e))?;
-        out.write(&TagRecord::current(
+        let resolved = self.client.resolve(reference)?;
+        let record = TagRecord::current(
             &reference.image.name,
             reference.target_str(),
             &resolved.digest,
-        ))?;
-        Ok(Code::Ok)
+        );
+        self.outputs(std::slice::from_ref(&record))?;
+        match self.out.resolved(&record) {
+            Err(e) if is_broken_pipe(&e) => closed("the digest was not printed"),
+            Err(e) => Err(e),
+            Ok(()) => Ok(Code::Ok),
+        }
     }
 
-    fn list(&self, image: &Image, out: &mut RecordWriter<std::io::Stdout>) -> Result<Code, Error> {
+    /// One page of tags at a time: each page's tags are resolved (in
+    /// parallel) and printed before the next page is fetched.
+    fn list(&mut self, image: &Image) -> Result<Code, Error> {
         self.client.bind_env_credentials([image]);
-        let tags = self
-            .client
-            .list_tags(image)
-            .inspect_err(|e| self.annotate(e))?;
-        for tag in tags {
-            let reference = image.tag(&tag)?;
-            match self.client.resolve_optional(&reference)? {
-                Some(resolved) => {
-                    out.write(&TagRecord::current(&image.name, &tag, &resolved.digest))?
+        let mut listed = 0usize;
+        for page in self.client.tag_pages(image) {
+            let tags = page?;
+            let references = tags
+                .iter()
+                .map(|tag| image.tag(tag))
+                .collect::<Result<Vec<_>, _>>()?;
+            let resolved = in_parallel(&references, |r| self.client.resolve_optional(r));
+            for (reference, resolved) in references.iter().zip(resolved) {
+                let Some(resolved) = resolved? else {
+                    note(TOOL, &format!("{reference} vanished while listing"));
+                    continue;
+                };
+                let tag = reference.target_str();
+                let record = TagRecord::current(&image.name, tag, &resolved.digest);
+                match self.out.listed(&record) {
+                    Err(e) if is_broken_pipe(&e) => {
+                        return closed(&format!(
+                            "the listing of {} stopped after {listed} tags",
+                            image.name
+                        ))
+                    }
+                    other => other?,
                 }
-                // Deleted between the listing and the HEAD.
-                None => note(TOOL, &format!("{reference} vanished while listing")),
+                listed += 1;
             }
         }
         Ok(Code::Ok)
     }
 
-    fn moves(
-        &self,
-        moves: Vec<Move>,
-        out: &mut RecordWriter<std::io::Stdout>,
-    ) -> Result<Code, Error> {
+    fn moves(&mut self, moves: Vec<Move>) -> Result<Code, Error> {
         self.client
             .bind_env_credentials(moves.iter().map(Move::image));
         // --expect-current is the default for requests without their own.
@@ -154,97 +181,165 @@ impl Tool {
         } else {
             Intent::Move
         };
-        let mut summary = Vec::new();
+        let mut report = Report::default();
         let result = if self.atomic {
-            plan(&self.client, moves, intent)
-                .and_then(|planned| self.carry_out(&planned, out, &mut summary))
-                .inspect_err(|e| self.report_failure(e, &mut summary))
+            let result = plan(&self.client, moves, intent)
+                .and_then(|planned| self.carry_out(&planned, &mut report));
+            if let Err(e) = &result {
+                report.verdict = Some(failure_verdict(e));
+            }
+            result
         } else {
-            // Independent moves: a failure is reported and the rest go on.
-            let total = moves.len();
-            let mut failures = Vec::new();
-            for mv in moves {
-                match plan(&self.client, vec![mv], intent)
-                    .and_then(|planned| self.carry_out(&planned, out, &mut summary))
-                {
-                    Ok(_) => {}
-                    // stdout or the summary file failed: nothing more can be reported.
-                    Err(e @ Error::Common(_)) => return Err(e),
-                    Err(e) => {
-                        self.report_failure(&e, &mut summary);
-                        if total > 1 {
-                            note(TOOL, &self.style.bad(&e.to_string()));
-                        }
-                        failures.push(e);
-                    }
-                }
-            }
-            match failures.len() {
-                0 => Ok(Code::Ok),
-                1 if total == 1 => Err(failures.remove(0)),
-                n => Err(Error::Failed(format!("{n} of {total} moves failed"))),
-            }
+            self.independent(moves, intent, &mut report)
         };
-        self.write_summary(&summary)?;
+        if self.out.format() == Format::Table && !report.rows.is_empty() {
+            let shown: Vec<(&TagRecord, &str)> = report.rows.iter().map(|(r, s)| (r, *s)).collect();
+            self.out.moved(&shown)?;
+        }
+        self.write_summary(&report, matches!(result, Ok(Code::Ok)))?;
         result
     }
 
-    fn report_failure(&self, error: &Error, summary: &mut Vec<String>) {
-        self.annotate(error);
-        summary.push(format!("**failed:** {}", markdown_cell(&error.to_string())));
+    /// Moves that do not depend on each other: a failure is reported and
+    /// the rest go on.
+    fn independent(
+        &mut self,
+        moves: Vec<Move>,
+        intent: Intent,
+        report: &mut Report,
+    ) -> Result<Code, Error> {
+        let total = moves.len();
+        let mut failures = Vec::new();
+        for (done, mv) in moves.into_iter().enumerate() {
+            match plan(&self.client, vec![mv], intent)
+                .and_then(|planned| self.carry_out(&planned, report))
+            {
+                Ok(Code::Ok) => {}
+                // stdout closed: the moves not yet made stay unmade.
+                Ok(code) => {
+                    let left = total - done - 1;
+                    return Ok(stdout_closed(
+                        TOOL,
+                        Some(&format!("{left} of {total} moves not made")),
+                        code,
+                    ));
+                }
+                Err(e) => {
+                    report.failed.push(e.to_string());
+                    if total > 1 {
+                        note(TOOL, &self.style.bad(&e.to_string()));
+                    }
+                    failures.push(e);
+                }
+            }
+        }
+        let moved = report.rows.iter().filter(|(r, _)| r.changed).count();
+        report.verdict = Some(match failures.len() {
+            0 => success_verdict(&report.rows, self.dry_run),
+            n => format!("{n} of {total} moves failed ({moved} tags moved)"),
+        });
+        match failures.len() {
+            0 => Ok(Code::Ok),
+            1 if total == 1 => Err(failures.remove(0)),
+            n => Err(Error::Failed(format!("{n} of {total} moves failed"))),
+        }
     }
 
-    /// Applies (or, dry, shows) one plan, writing records and human lines.
-    fn carry_out(
-        &self,
-        planned: &Plan,
-        out: &mut RecordWriter<std::io::Stdout>,
-        summary: &mut Vec<String>,
-    ) -> Result<Code, Error> {
+    /// Applies (or, dry, shows) one plan: records or a table on stdout,
+    /// people's lines on stderr. `Ok(Code::Failed)` when stdout was closed
+    /// before every record was written (already said on stderr).
+    fn carry_out(&mut self, planned: &Plan, report: &mut Report) -> Result<Code, Error> {
         if self.dry_run {
             planned.check_expected()?;
-            for record in planned.dry_run_records() {
-                let line = if record.previous.as_deref() == Some(record.digest.as_str()) {
-                    format!(
-                        "{}:{} already at {} (dry run)",
-                        record.image,
-                        record.tag,
-                        short(&record.digest)
-                    )
-                } else {
-                    format!(
-                        "would move {}:{} → {} (now {})",
-                        record.image,
-                        record.tag,
-                        short(&record.digest),
-                        record.previous.as_deref().map_or("absent", short)
-                    )
-                };
-                note(TOOL, &line);
-                summary.push(summary_row(&record, "would move"));
-                out.write(&record)?;
+            let records = planned.dry_run_records();
+            let rows: Vec<(TagRecord, &'static str)> = records
+                .into_iter()
+                .map(|r| {
+                    let state = if r.previous.as_deref() == Some(r.digest.as_str()) {
+                        "already there"
+                    } else {
+                        "would move"
+                    };
+                    (r, state)
+                })
+                .collect();
+            if self.tells() {
+                for (r, state) in &rows {
+                    note(
+                        TOOL,
+                        &format!(
+                            "{}:{} {state}: {} (now {})",
+                            r.image,
+                            r.tag,
+                            r.digest,
+                            r.previous.as_deref().unwrap_or("absent")
+                        ),
+                    );
+                }
             }
-            return Ok(Code::Ok);
+            if self.atomic {
+                report.verdict = Some(success_verdict(&rows, true));
+            }
+            return self.show(rows, report, "");
         }
         match planned.apply(&self.client) {
             Ok(records) => {
-                for record in &records {
-                    self.human_line(record);
-                    summary.push(summary_row(
-                        record,
-                        if record.changed { "moved" } else { "unchanged" },
-                    ));
-                    out.write(record)?;
+                let rows: Vec<(TagRecord, &'static str)> = records
+                    .into_iter()
+                    .map(|r| {
+                        let state = if r.changed { "moved" } else { "already there" };
+                        (r, state)
+                    })
+                    .collect();
+                if self.tells() {
+                    rows.iter().for_each(|(r, _)| self.human_line(r));
                 }
-                Ok(Code::Ok)
+                if self.atomic {
+                    report.verdict = Some(success_verdict(&rows, false));
+                }
+                self.show(rows, report, "the moves were made")
             }
             Err(e) => {
-                for record in &e.records {
-                    summary.push(summary_row(record, "final state"));
-                    out.write(record)?;
-                }
+                let rows: Vec<(TagRecord, &'static str)> = e
+                    .records
+                    .iter()
+                    .map(|r| (r.clone(), if r.changed { "MOVED" } else { "as before" }))
+                    .collect();
+                // A closed stdout is said on stderr; the error says the rest.
+                self.show(rows, report, "")?;
                 Err(Error::Move(e))
             }
+        }
+    }
+
+    /// Writes `rows` to stdout and keeps them for the summary and outputs.
+    fn show(
+        &mut self,
+        rows: Vec<(TagRecord, &'static str)>,
+        report: &mut Report,
+        done: &str,
+    ) -> Result<Code, Error> {
+        // A table needs every row for its widths: it is shown at the end.
+        let result = match self.out.format() {
+            Format::Table => Ok(()),
+            _ => {
+                let shown: Vec<(&TagRecord, &str)> = rows.iter().map(|(r, s)| (r, *s)).collect();
+                self.out.moved(&shown)
+            }
+        };
+        report.rows.extend(rows);
+        match result {
+            Err(e) if is_broken_pipe(&e) => {
+                let what = if done.is_empty() {
+                    "the records of this run were not all written".to_string()
+                } else {
+                    format!("the records were not all written ({done})")
+                };
+                let _ = stdout_closed(TOOL, Some(&what), Code::Failed);
+                Ok(Code::Failed)
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(Code::Ok),
         }
     }
 
@@ -255,52 +350,118 @@ impl Tool {
                 self.style.good("moved"),
                 record.image,
                 record.tag,
-                short(&record.digest),
-                record.previous.as_deref().map_or("a new tag", short)
+                record.digest,
+                record.previous.as_deref().unwrap_or("a new tag")
             )
         } else {
             format!(
                 "{}:{} already at {} (unchanged)",
-                record.image,
-                record.tag,
-                short(&record.digest)
+                record.image, record.tag, record.digest
             )
         };
         say(&format!("{TOOL}: {line}"));
     }
 
-    fn annotate(&self, error: &Error) {
-        self.ci.error(TOOL, &error.to_string());
-    }
-
-    fn write_summary(&self, rows: &[String]) -> Result<(), Error> {
-        if rows.is_empty() {
+    /// `GITHUB_OUTPUT`: `digest` when the records are of one image,
+    /// `digests` (a JSON object image → digest) when of several, `changed`.
+    fn outputs(&self, records: &[TagRecord]) -> Result<(), Error> {
+        if records.is_empty() {
             return Ok(());
         }
-        let mut md = String::from(
-            "### registry-tag\n\n| image | tag | digest | previous | |\n|---|---|---|---|---|\n",
-        );
-        for row in rows.iter().filter(|r| r.starts_with('|')) {
-            md.push_str(row);
-            md.push('\n');
+        let digests: BTreeMap<&str, &str> = records
+            .iter()
+            .map(|r| (r.image.as_str(), r.digest.as_str()))
+            .collect();
+        match digests.len() {
+            1 => self.ci.set_output("digest", &records[0].digest)?,
+            _ => self.ci.set_output(
+                "digests",
+                &serde_json::to_string(&digests).expect("a map of strings"),
+            )?,
         }
-        for row in rows.iter().filter(|r| !r.starts_with('|')) {
-            md.push('\n');
-            md.push_str(row);
-            md.push('\n');
+        let changed = records.iter().any(|r| r.changed);
+        self.ci
+            .set_output("changed", if changed { "true" } else { "false" })?;
+        Ok(())
+    }
+
+    /// The step summary: the verdict first, then every tag with full
+    /// digests; and the step outputs of a run that succeeded.
+    fn write_summary(&self, report: &Report, succeeded: bool) -> Result<(), Error> {
+        if succeeded {
+            let records: Vec<TagRecord> = report.rows.iter().map(|(r, _)| r.clone()).collect();
+            self.outputs(&records)?;
+        }
+        let Some(verdict) = &report.verdict else {
+            return Ok(());
+        };
+        // The verdict is our own words (counts, no names): no escaping.
+        let mut md = format!("### registry-tag: {verdict}\n\n");
+        if !report.rows.is_empty() {
+            md.push_str("| tag | digest | before | |\n|---|---|---|---|\n");
+            for (r, state) in &report.rows {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {state} |\n",
+                    code_span(&format!("{}:{}", r.image, r.tag)),
+                    code_span(&r.digest),
+                    r.previous.as_deref().map_or("—".to_string(), code_span),
+                ));
+            }
+        }
+        for failure in &report.failed {
+            md.push_str(&format!("\n**failed:** {}\n", markdown_text(failure)));
         }
         self.ci.append_summary(&md)?;
         Ok(())
     }
 }
 
-fn summary_row(record: &TagRecord, what: &str) -> String {
-    format!(
-        "| {} | {} | `{}` | `{}` | {} |",
-        markdown_cell(&record.image),
-        markdown_cell(&record.tag),
-        short(&record.digest),
-        record.previous.as_deref().map_or("—", short),
-        what
-    )
+/// What a run of moves did, for the step summary and outputs.
+#[derive(Debug, Default)]
+struct Report {
+    /// The first line of the summary.
+    verdict: Option<String>,
+    rows: Vec<(TagRecord, &'static str)>,
+    /// Independent moves that failed (an atomic failure is the verdict).
+    failed: Vec<String>,
+}
+
+/// The first line of a summary of moves that went through.
+fn success_verdict(rows: &[(TagRecord, &str)], dry_run: bool) -> String {
+    let moving = rows
+        .iter()
+        .filter(|(r, s)| r.changed || *s == "would move")
+        .count();
+    let total = rows.len();
+    let tags = |n: usize| if n == 1 { "tag" } else { "tags" };
+    match (dry_run, moving) {
+        (true, 0) => format!(
+            "dry run: every one of {total} {} already in place; nothing changed",
+            tags(total)
+        ),
+        (true, n) => format!(
+            "dry run: {n} of {total} {} would move; nothing changed",
+            tags(total)
+        ),
+        (false, 0) => format!(
+            "every one of {total} {} already in place; nothing moved",
+            tags(total)
+        ),
+        (false, n) => format!("moved {n} of {total} {}", tags(total)),
+    }
+}
+
+/// The first line of a summary of an atomic run that failed.
+fn failure_verdict(error: &Error) -> String {
+    match error {
+        Error::Move(MoveError {
+            attempted: false, ..
+        }) => "FAILED: refused; nothing was changed".into(),
+        Error::Move(e) if e.interfered => {
+            "FAILED: another writer moved tags during this run; NOT all-or-nothing".into()
+        }
+        Error::Move(e) if !e.unrestored.is_empty() => "FAILED: NOT fully restored".into(),
+        Error::Move(e) if e.undone > 0 => "FAILED: every tag is back at its previous digest".into(),
+        _ => "FAILED: nothing was changed".into(),
+    }
 }

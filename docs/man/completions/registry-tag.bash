@@ -23,7 +23,7 @@ _registry__tag() {
 
     case "${cmd}" in
         registry__tag)
-            opts="-h -V --list --atomic --expect-current --dry-run --insecure --timeout --request-timeout --authfile --help --version"
+            opts="-q -v -h -V --list --atomic --expect-current --dry-run --json --quiet --insecure --timeout --request-timeout --authfile --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -5,6 +5,9 @@ complete -c registry-tag -l request-timeout -d 'Limit on each HTTP request: 500m
 complete -c registry-tag -l authfile -d 'A containers auth file (docker\'s `auths` format), tried after the environment and docker\'s config.json; default $REGISTRY_AUTH_FILE' -r -F
 complete -c registry-tag -l atomic -d 'Resolve every source and destination first and change nothing if one is missing; if a move fails, restore the tags already moved and exit 1. (A tag that did not exist before cannot be removed again where the registry cannot delete tags, such as distribution 2.8: it is reported as not restored.)'
 complete -c registry-tag -l dry-run -d 'Print what would change (records with "dry_run":true), change nothing'
+complete -c registry-tag -l json -d 'Records (JSON lines) on stdout even on a terminal'
+complete -c registry-tag -s q -l quiet -d 'Print only digests on stdout, one per line (and no per-tag lines on stderr)'
 complete -c registry-tag -l insecure -d 'Allow plain http to non-loopback registries and token services'
+complete -c registry-tag -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c registry-tag -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c registry-tag -s V -l version -d 'Print version'

@@ -67,3 +67,52 @@ pub fn tag_records(out: &Output) -> Vec<TagRecord> {
 pub fn request(host: &str, repo: &str, source: &str, tag: &str) -> String {
     format!("{{\"image\":\"{host}/{repo}\",\"source\":\"{source}\",\"tag\":\"{tag}\"}}\n")
 }
+
+/// Runs the tool on a real terminal (a pty from util-linux `script`): stdout
+/// and stderr both reach the terminal, so `stdout` is what a person sees,
+/// with `\r\n` made `\n`.
+pub fn run_on_terminal(args: &[&str]) -> Output {
+    let sandbox = Sandbox::new();
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let mut line = quote(BIN);
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    let mut cmd = testkit::hermetic("script", sandbox.home());
+    cmd.args(["-qec", &line, "/dev/null"]);
+    let mut out = Output::of(&mut cmd, None);
+    out.stdout = out.stdout.replace("\r\n", "\n");
+    out
+}
+
+/// Runs the tool with stdout already closed by its reader (`… | true` once
+/// `true` has gone): its first write fails with a broken pipe,
+/// deterministically. `stdout` is empty.
+pub fn run_with_closed_stdout(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.cmd(args);
+    let (writer, reader) = UnixStream::pair().expect("a socket pair");
+    drop(reader);
+    cmd.stdout(Stdio::from(OwnedFd::from(writer)))
+        .stderr(Stdio::piped());
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().expect("spawn the tool under test");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for the tool");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
