@@ -85,11 +85,7 @@ fn with_the_variables_set_and_no_records_it_reads_the_variables() {
     let null = sandbox.run(&[], &env, None);
     assert_code(&null, 0);
     assert_eq!(null.stdout, script_stdout(&all));
-    assert!(
-        null.stderr.contains("reading CANARY_TENANT_URLS"),
-        "{}",
-        null.stderr
-    );
+    assert_stderr_has(&null.stderr, "reading CANARY_TENANT_URLS");
     // stdin an empty file.
     let empty = sandbox.path("empty");
     std::fs::write(&empty, "").unwrap();
@@ -136,13 +132,7 @@ fn failures_print_as_the_script_printed_them() {
     assert!(out
         .stdout
         .ends_with("\n=== CANARY SMOKE RESULTS ===\n  PASS: 11\n  FAIL: 1\n"));
-    assert!(
-        out.stderr.contains(
-            "  FAIL unauth'd /admin/liveness returns 401\n    expected to contain: status 401\n    got: status 200, expected 401\n"
-        ),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out.stderr, "  FAIL unauth'd /admin/liveness returns 401\n    expected to contain: status 401\n    got: status 200, expected 401\n");
 }
 
 #[test]
@@ -179,12 +169,9 @@ fn a_variable_missing_is_exit_2_where_the_script_exited_1() {
         None,
     );
     assert_code(&short, 2);
-    assert!(
-        short
-            .stderr
-            .contains("has 2 URL(s) but CANARY_ADMIN_TOKENS has 1 token(s)"),
-        "{}",
-        short.stderr
+    assert_stderr_has(
+        &short.stderr,
+        "has 2 URL(s) but CANARY_ADMIN_TOKENS has 1 token(s)",
     );
     let none = sandbox.run(
         &["--from-env"],

@@ -43,11 +43,7 @@ fn zero_tenants_or_a_bad_tenant_line_is_exit_2() {
         "{\"url\":\"http://user:pa55word-x@127.0.0.1:9\",\"token\":\"tok-pw-0001\"}\n",
     );
     assert_code(&with_password, 2);
-    assert!(
-        with_password.stderr.contains("stdin:1: "),
-        "{}",
-        with_password.stderr
-    );
+    assert_stderr_has(&with_password.stderr, "stdin:1: ");
     assert!(
         !with_password.stderr.contains("pa55word-x"),
         "{}",
@@ -71,12 +67,7 @@ fn an_empty_pipe_is_an_upstream_failure_not_a_reason_to_read_the_variables() {
         Some(""),
     );
     assert_code(&out, 2);
-    assert!(
-        out.stderr
-            .contains("did the command before canary-smoke fail?"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out.stderr, "did the command before canary-smoke fail?");
     assert!(!out.stderr.contains("--from-env"), "{}", out.stderr);
     assert_eq!(fleet.total_requests(), 0);
 }
@@ -162,12 +153,9 @@ fn the_timeout_deadline_ends_a_run_whose_stdin_stays_open() {
     // stdin stays open: only the deadline can end the run.
     let done = smoke.exit_with_stdin_open();
     assert_eq!(done.code, 1, "{}", done.stderr);
-    assert!(
-        done.stderr.contains(
-            "canary-smoke: the --timeout deadline passed while waiting for tenant records"
-        ),
-        "{}",
-        done.stderr
+    assert_stderr_has(
+        &done.stderr,
+        "canary-smoke: the --timeout deadline passed while waiting for tenant records",
     );
     assert_eq!(done.stdout.len(), 6, "the tenant read was checked");
 }

@@ -115,12 +115,7 @@ fn hostile_response_bodies_cannot_inject_workflow_commands() {
         }
         let out = Output::of(&mut cmd, Some(&fleet.tenant_lines()));
         assert_eq!(out.code, 1);
-        assert!(
-            out.stderr
-                .contains("got oops\\n::error::forged annotation\\n"),
-            "{}",
-            out.stderr
-        );
+        assert_stderr_has(&out.stderr, "got oops\\n::error::forged annotation\\n");
         for line in out.stderr.lines() {
             let ours = line.starts_with(&format!("::add-mask::{}", fleet.token(0)))
                 || line.starts_with("::error title=canary-smoke%3A hostile::");

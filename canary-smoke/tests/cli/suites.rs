@@ -108,11 +108,7 @@ fn print_suite_prints_a_built_in_suite_that_runs_as_a_file() {
     );
     let unknown = smoke(&["--print-suite", "nope"], "");
     assert_eq!(unknown.code, 2);
-    assert!(
-        unknown.stderr.contains("default, workspace-server"),
-        "{}",
-        unknown.stderr
-    );
+    assert_stderr_has(&unknown.stderr, "default, workspace-server");
 
     let fleet = fleet(vec![TenantSpec::healthy("t1")]);
     let sandbox = sandbox();

@@ -39,6 +39,12 @@ pub fn fleet(specs: Vec<TenantSpec>) -> Fleet {
     Fleet::start(specs).expect("start the fake fleet")
 }
 
+/// `stderr` holds `text`; fails showing all of it otherwise.
+#[track_caller]
+pub fn assert_stderr_has(stderr: &str, text: &str) {
+    assert!(stderr.contains(text), "no {text:?} on stderr:\n{stderr}");
+}
+
 /// stdout parsed as check records (a line that is not one fails the test).
 #[track_caller]
 pub fn records(out: &Output) -> Vec<CheckRecord> {

@@ -23,16 +23,10 @@ fn a_healthy_tenant_passes_every_check() {
     assert_eq!(r.url, fleet.url(0));
     assert_eq!(r.expected, "status 200, a JSON array");
     assert_eq!((&r.reason, &r.method, &r.request), (&None, &None, &None));
-    assert!(
-        out.stderr.contains("PASS canary-a: 6/6 checks"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("=== CANARY SMOKE RESULTS ===\n  PASS: 6\n  FAIL: 0\n"),
-        "{}",
-        out.stderr
+    assert_stderr_has(&out.stderr, "PASS canary-a: 6/6 checks");
+    assert_stderr_has(
+        &out.stderr,
+        "=== CANARY SMOKE RESULTS ===\n  PASS: 6\n  FAIL: 0\n",
     );
     // The probe committed by the suite is this tenant's own.
     let probe = fleet.memories(0);
@@ -100,29 +94,18 @@ fn each_fault_fails_exactly_its_checks_and_the_fleet_exits_1() {
     assert_eq!(reason(&records, "down", "liveness"), "connection refused");
     assert_eq!(record(&records, "down", "liveness").status, None);
 
-    assert!(
-        out.stderr.contains("FAIL down: 0/6 checks passed"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(&format!(
+    assert_stderr_has(&out.stderr, "FAIL down: 0/6 checks passed");
+    assert_stderr_has(
+        &out.stderr,
+        &format!(
             "  FAIL liveness: connection refused (GET {}/admin/liveness)\n",
             fleet.url(6)
-        )),
-        "{}",
-        out.stderr
+        ),
     );
-    assert!(
-        out.stderr.contains("PASS org-ok: 6/6 checks"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("  PASS: 27\n  FAIL: 21\ntenants: 2 passed, 6 failed"),
-        "{}",
-        out.stderr
+    assert_stderr_has(&out.stderr, "PASS org-ok: 6/6 checks");
+    assert_stderr_has(
+        &out.stderr,
+        "  PASS: 27\n  FAIL: 21\ntenants: 2 passed, 6 failed",
     );
 }
 
