@@ -107,10 +107,9 @@ fn verbose_traces_every_request() {
     let fleet = Fleet::new(true);
     let out = fleet.run(&["-v", "--dry-run", SHA], &[]);
     assert_code(&out, 0);
-    let url = format!(
-        "{}/v2/molecule-ai/platform/manifests/latest",
-        fleet.proxy.url()
-    );
+    let image = fleet.image(PLATFORM);
+    let (host, repo) = image.split_once('/').unwrap();
+    let url = format!("http://{host}/v2/{repo}/manifests/latest");
     assert_has(
         &out.stderr,
         &format!("rollback-latest: HEAD {url} -> 200 in "),

@@ -21,7 +21,7 @@ fn image_name_pointing_at_another_image_is_ignored() {
     );
     assert_code(&out, 0);
     assert_eq!(
-        fleet.pusher.digest_of(other, "latest"),
+        fleet.digest_of(other, "latest"),
         Some(other_latest),
         "IMAGE_NAME's image must not move"
     );

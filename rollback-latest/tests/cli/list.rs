@@ -18,9 +18,7 @@ fn list_is_newest_first_by_creation_time_and_limited() {
         true,
     );
     let c = fleet.push_built(PLATFORM, "staging-ccccccc", "2026-02-01T00:00:00Z", false);
-    fleet
-        .pusher
-        .put_manifest(PLATFORM, "latest", c.media_type, &c.bytes);
+    fleet.put_manifest(PLATFORM, "latest", &c);
     fleet.proxy.reset_counts();
 
     let platform = fleet.image(PLATFORM);

@@ -1,6 +1,9 @@
 //! A registry holding the two images the tool moves, reached through a
 //! counting/fault proxy, and the tool's output parsed into typed records.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
 use serde::Deserialize;
 use testkit::image::{Kind, Pusher};
 use testkit::proxy::Proxy;
@@ -62,11 +65,29 @@ pub fn assert_has(haystack: &str, needle: &str) {
     );
 }
 
+/// One registry shared by the tests that run at the same time (each
+/// fleet in its own namespace), started again when none holds it; killed
+/// when the last holder is done, so none outlives the test run.
+fn shared_registry() -> Arc<Registry> {
+    static SHARED: Mutex<Weak<Registry>> = Mutex::new(Weak::new());
+    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(registry) = slot.upgrade() {
+        return registry;
+    }
+    let registry = Arc::new(Registry::start());
+    *slot = Arc::downgrade(&registry);
+    registry
+}
+
 /// A registry with both images at an old `latest` and, unless told
-/// otherwise, a `staging-4c1d56e` build of each; reached through a proxy.
+/// otherwise, a `staging-4c1d56e` build of each; reached through a proxy
+/// of its own (so requests are counted per test). Repositories live under a
+/// namespace of their own: `fleet.image(PLATFORM)` is
+/// `127.0.0.1:PORT/t7/molecule-ai/platform`.
 pub struct Fleet {
-    pub _registry: Registry,
-    pub pusher: Pusher,
+    _registry: Arc<Registry>,
+    pusher: Pusher,
+    namespace: String,
     pub proxy: Proxy,
     pub old: [String; 2],
     pub new: [String; 2],
@@ -74,45 +95,64 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(tenant_has_staging: bool) -> Fleet {
-        Fleet::with(Registry::start(), tenant_has_staging)
+        Fleet::on(shared_registry(), tenant_has_staging)
     }
 
+    /// A fleet on a registry of its own (one with authentication, say).
     pub fn with(registry: Registry, tenant_has_staging: bool) -> Fleet {
-        let pusher = registry.pusher();
-        let old = [
-            pusher
-                .push(PLATFORM, "latest", Kind::OciIndex, "platform-old")
-                .digest,
-            pusher
-                .push(TENANT, "latest", Kind::DockerV2, "tenant-old")
-                .digest,
-        ];
+        Fleet::on(Arc::new(registry), tenant_has_staging)
+    }
+
+    fn on(registry: Arc<Registry>, tenant_has_staging: bool) -> Fleet {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let proxy = Proxy::start(&registry.url());
+        let mut fleet = Fleet {
+            pusher: registry.pusher(),
+            _registry: registry,
+            namespace: format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+            proxy,
+            old: Default::default(),
+            new: Default::default(),
+        };
+        let push = |repo: &str, tag: &str, kind: Kind, seed: &str| {
+            fleet.pusher.push(&fleet.repo(repo), tag, kind, seed).digest
+        };
         let staging = format!("staging-{SHA}");
+        let old = [
+            push(PLATFORM, "latest", Kind::OciIndex, "platform-old"),
+            push(TENANT, "latest", Kind::DockerV2, "tenant-old"),
+        ];
         let new = [
-            pusher
-                .push(PLATFORM, &staging, Kind::OciIndex, "platform-new")
-                .digest,
+            push(PLATFORM, &staging, Kind::OciIndex, "platform-new"),
             if tenant_has_staging {
-                pusher
-                    .push(TENANT, &staging, Kind::DockerV2, "tenant-new")
-                    .digest
+                push(TENANT, &staging, Kind::DockerV2, "tenant-new")
             } else {
                 String::new()
             },
         ];
-        let proxy = Proxy::start(&registry.url());
-        Fleet {
-            _registry: registry,
-            pusher,
-            proxy,
-            old,
-            new,
-        }
+        (fleet.old, fleet.new) = (old, new);
+        fleet
+    }
+
+    /// `repo` in this fleet's namespace, as stored in the registry.
+    fn repo(&self, repo: &str) -> String {
+        format!("{}/{repo}", self.namespace)
     }
 
     /// `repo` as the tool sees it: through the proxy.
     pub fn image(&self, repo: &str) -> String {
-        format!("{}/{repo}", self.proxy.host())
+        format!("{}/{}", self.proxy.host(), self.repo(repo))
+    }
+
+    /// What `repo:tag` points at, read without the tool.
+    pub fn digest_of(&self, repo: &str, tag: &str) -> Option<String> {
+        self.pusher.digest_of(&self.repo(repo), tag)
+    }
+
+    /// Points `repo:tag` at an image pushed before.
+    pub fn put_manifest(&self, repo: &str, tag: &str, built: &Built) {
+        self.pusher
+            .put_manifest(&self.repo(repo), tag, built.media_type, &built.bytes);
     }
 
     /// `ROLLBACK_IMAGES` naming both images.
@@ -138,8 +178,8 @@ impl Fleet {
     /// Where each image's `latest` points, read without the tool.
     pub fn latest(&self) -> [Option<String>; 2] {
         [
-            self.pusher.digest_of(PLATFORM, "latest"),
-            self.pusher.digest_of(TENANT, "latest"),
+            self.digest_of(PLATFORM, "latest"),
+            self.digest_of(TENANT, "latest"),
         ]
     }
 
@@ -162,7 +202,9 @@ impl Fleet {
 
     /// Pushes another image under `repo:tag` (a build, or a re-push).
     pub fn push(&self, repo: &str, tag: &str, seed: &str) -> String {
-        self.pusher.push(repo, tag, Kind::Oci, seed).digest
+        self.pusher
+            .push(&self.repo(repo), tag, Kind::Oci, seed)
+            .digest
     }
 }
 
@@ -232,6 +274,7 @@ impl Fleet {
     /// `index`, as an OCI index whose first platform says `created` and whose
     /// second says a later time (which must not be the one shown).
     pub fn push_built(&self, repo: &str, tag: &str, created: &str, index: bool) -> Built {
+        let repo = &self.repo(repo);
         use testkit::image::{sha256_digest, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST};
         let platform = |arch: &str, created: &str| -> Built {
             let layer = format!("layer {repo} {tag} {arch}\n").into_bytes();
