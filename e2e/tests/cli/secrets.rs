@@ -157,6 +157,21 @@ fn canary_smoke_never_shows_a_token() {
         .file_arg("--junit", "junit.xml")
         .run(Some(&echoing.tenant_lines()))
     }));
+    // The drop-in for canary-smoke.sh: the script's text on stdout, records
+    // in a file.
+    let urls = format!("{} {}", echoing.url(0), echoing.url(1));
+    let tokens = format!("{TENANT_TOKEN},{TENANT_TOKEN}");
+    problems.extend(check(&secrets, false, 1, |v| {
+        with_args(
+            Step::new("canary-smoke", &["--from-env", "--request-timeout", "2s"]),
+            v,
+        )
+        .env("CANARY_TENANT_URLS", &urls)
+        .env("CANARY_ADMIN_TOKENS", &tokens)
+        .file_arg("--records", "records.jsonl")
+        .file_arg("--junit", "junit.xml")
+        .run(None)
+    }));
     assert_none(&problems);
 }
 
