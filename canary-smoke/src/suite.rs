@@ -288,11 +288,8 @@ fn check_line(line: CheckLine, number: u64, known: &BTreeSet<String>) -> Result<
             ));
         }
     }
-    let mut used = placeholders(&line.path);
-    for value in line.body.iter().chain(&line.expect.matches) {
-        each_string(value, &mut |s| used.extend(placeholders(s)));
-    }
-    if let Some(unknown) = used.iter().find(|p| !known.contains(*p)) {
+    let (sent, expected) = used(&line.path, line.body.as_ref(), line.expect.matches.as_ref());
+    if let Some(unknown) = sent.iter().chain(&expected).find(|p| !known.contains(*p)) {
         let known: Vec<String> = known.iter().map(|k| format!("{{{k}}}")).collect();
         return Err(format!(
             "check {name} uses {{{unknown}}}, which no earlier check captures (known: {})",
@@ -440,14 +437,7 @@ pub fn dependencies(earlier: &[Check], check: &Check) -> Vec<usize> {
 impl Check {
     /// The placeholders this check reads and writes (see [`dependencies`]).
     fn touches(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let mut sent = placeholders(&self.path);
-        if let Some(body) = &self.body {
-            each_string(body, &mut |s| sent.extend(placeholders(s)));
-        }
-        let mut expected = Vec::new();
-        if let Some(pattern) = &self.expect.matches {
-            each_string(pattern, &mut |s| expected.extend(placeholders(s)));
-        }
+        let (sent, expected) = self.used();
         let state = |p: &String| p != "tenant";
         let reading = matches!(self.method.as_str(), "GET" | "HEAD");
         let mut reads: BTreeSet<String> = expected.into_iter().filter(state).collect();
@@ -463,14 +453,30 @@ impl Check {
 
     /// The placeholders this check needs that `vars` does not hold.
     pub fn missing(&self, vars: &BTreeMap<String, String>) -> Vec<String> {
-        let mut used = placeholders(&self.path);
-        for value in self.body.iter().chain(&self.expect.matches) {
-            each_string(value, &mut |s| used.extend(placeholders(s)));
-        }
+        let (mut used, expected) = self.used();
+        used.extend(expected);
         used.retain(|p| !vars.contains_key(p));
         used.dedup();
         used
     }
+
+    fn used(&self) -> (Vec<String>, Vec<String>) {
+        used(&self.path, self.body.as_ref(), self.expect.matches.as_ref())
+    }
+}
+
+/// The placeholders a check sends (in its path and body) and expects (in
+/// its `expect.match` pattern), in order.
+fn used(path: &str, body: Option<&Value>, pattern: Option<&Value>) -> (Vec<String>, Vec<String>) {
+    let mut sent = placeholders(path);
+    if let Some(body) = body {
+        each_string(body, &mut |s| sent.extend(placeholders(s)));
+    }
+    let mut expected = Vec::new();
+    if let Some(pattern) = pattern {
+        each_string(pattern, &mut |s| expected.extend(placeholders(s)));
+    }
+    (sent, expected)
 }
 
 #[cfg(test)]
