@@ -135,6 +135,16 @@ fn a_slow_tenant_fails_within_about_the_request_timeout_without_holding_up_other
         "{first:?}"
     );
     assert!(first.ms >= 450, "{first:?}");
+    // The search waits for the commit, which got no answer: it is not sent.
+    let search = reason(&records, "slow", "memory-search");
+    assert!(
+        search.starts_with("not run: ") && search.ends_with(" got no answer"),
+        "{search}"
+    );
+    assert!(
+        fleet.requests(0) <= 5,
+        "nothing sent after a request got no answer"
+    );
 }
 
 #[test]
