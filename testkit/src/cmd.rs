@@ -18,13 +18,20 @@ const INHERITED: &[&str] = &[
     "no_proxy",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
     "GITHUB_TOKEN",
     "GITHUB_ACTOR",
+    "RUNNER_DEBUG",
     "CANARY_TENANT_URLS",
     "CANARY_ADMIN_TOKENS",
     "REGISTRY_USERNAME",
     "REGISTRY_PASSWORD",
+    "REGISTRY_HOST",
+    "REGISTRY_AUTH_FILE",
     "DOCKER_CONFIG",
+    // $XDG_RUNTIME_DIR/containers/auth.json holds real registry credentials.
+    "XDG_RUNTIME_DIR",
+    "ROLLBACK_IMAGES",
     "IMAGE_NAME",
     "TENANT_IMAGE_NAME",
     "NO_COLOR",
@@ -84,5 +91,36 @@ impl Output {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record {l:?}: {e}")))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hermetic_commands_drop_every_variable_a_tool_reads() {
+        let cmd = hermetic("tool", Path::new("/tmp/home"));
+        let removed: Vec<_> = cmd
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for var in [
+            "GITHUB_OUTPUT",
+            "GITHUB_STEP_SUMMARY",
+            "RUNNER_DEBUG",
+            "REGISTRY_AUTH_FILE",
+            "XDG_RUNTIME_DIR",
+            "ROLLBACK_IMAGES",
+            "HTTPS_PROXY",
+        ] {
+            assert!(removed.iter().any(|r| r == var), "{var} is inherited");
+        }
+        let home = cmd.get_envs().find(|(name, _)| *name == "HOME");
+        assert_eq!(
+            home.and_then(|(_, v)| v),
+            Some(Path::new("/tmp/home").as_os_str())
+        );
     }
 }
