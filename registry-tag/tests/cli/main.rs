@@ -16,4 +16,5 @@ mod requests;
 mod resolve;
 mod retag;
 mod secrets;
+mod trace;
 mod terminal;
