@@ -258,10 +258,9 @@ impl Reporter {
         }
     }
 
-    /// Prints the totals, writes the step summary, the outputs and the
-    /// JUnit file. Returns the totals, and the first error writing stdout or
-    /// a report (a closed stdout is the caller's to explain).
-    /// `stopped` says why the run ended before its input did (a bad line,
+    /// Prints the totals and writes the step summary and outputs. Returns
+    /// the totals, and the first error writing stdout or a report (a closed
+    /// stdout is the caller's to explain). `stopped` says why the run ended before its input did (a bad line,
     /// a closed stdout, the deadline): the verdict is then never "passed".
     pub fn finish(
         self,
