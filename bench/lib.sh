@@ -22,6 +22,11 @@ if [[ $BENCH_PROFILE == dev ]]; then BIN=$TARGET_DIR/debug; else BIN=$TARGET_DIR
 
 die() { echo "$BENCH: $*" >&2; exit 1; }
 
+# Nothing from the caller's CI, proxy or registry settings changes what is measured.
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT RUNNER_DEBUG ROLLBACK_IMAGES \
+      REGISTRY_HOST REGISTRY_AUTH_FILE DOCKER_CONFIG XDG_RUNTIME_DIR \
+      HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+
 # A private scratch directory, removed on exit after the commands given to
 # at_exit (stopping servers) have run.
 WORK=$(mktemp -d)

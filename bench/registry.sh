@@ -52,7 +52,6 @@ done
 
 # Credentials through the environment (ours) and an auth file (skopeo): never argv.
 export REGISTRY_USERNAME=$USERNAME REGISTRY_PASSWORD=$PASSWORD
-unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_OUTPUT ROLLBACK_IMAGES
 AUTHFILE=$WORK/auth.json
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$HOST" "$(printf '%s:%s' "$USERNAME" "$PASSWORD" | base64 -w0)" >"$AUTHFILE"
 
