@@ -83,6 +83,13 @@ pub fn report_error(tool: &str, message: &str, code: Code) {
     let message = crate::redact::scrub(message);
     // stderr may itself be closed; there is nowhere left to report that.
     let _ = writeln!(io::stderr(), "{tool}: {message}");
+    annotate_error(tool, &message, code);
+}
+
+/// Under GitHub Actions: one `::error title=TOOL::message` annotation and one
+/// step-summary line, scrubbed of secrets.
+fn annotate_error(tool: &str, message: &str, code: Code) {
+    let message = crate::redact::scrub(message);
     let ci = crate::ci::GithubActions::from_env();
     ci.error(tool, &message);
     let what = match code {
@@ -125,12 +132,29 @@ where
         Err(error) => {
             let _ = error.print();
             if error.use_stderr() {
+                // A bad flag value (`--sha latest`) is an error like any
+                // other under GitHub Actions: annotated and summarised.
+                annotate_error(tool, &clap_message(&error), Code::Usage);
                 Code::Usage.into()
             } else {
                 Code::Ok.into()
             }
         }
     }
+}
+
+/// clap's error on one line, without its `error: ` prefix, usage and tips.
+fn clap_message(error: &clap::Error) -> String {
+    let text = error.to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -154,6 +178,21 @@ mod tests {
         assert_eq!(
             described(&error),
             (UNCAUGHT_BROKEN_PIPE.into(), Code::Failed)
+        );
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[arg(long, value_parser = |s: &str| s.parse::<crate::Sha>())]
+            sha: crate::Sha,
+        }
+        let error = Cli::try_parse_from(["t", "--sha", "latest"]).unwrap_err();
+        assert_eq!(
+            clap_message(&error),
+            "invalid value 'latest' for '--sha <SHA>': \"latest\" is not a commit sha: use 7 to 40 hex characters"
         );
     }
 
