@@ -92,43 +92,42 @@ fn not_found() -> Answer {
     (404, Vec::new(), String::new())
 }
 
-/// Every form a secret may be echoed in: raw, JSON-escaped (with `\/` and
-/// with `\u00XX` for each non-alphanumeric character, either case), base64.
-fn forms(secret: &str) -> Vec<String> {
-    let json = serde_json::to_string(secret).unwrap();
-    let json = json[1..json.len() - 1].to_string();
-    let unicode = |upper: bool| -> String {
-        secret
-            .chars()
-            .map(|c| match (c.is_ascii_alphanumeric(), upper) {
-                (true, _) => c.to_string(),
-                (false, false) => format!("\\u{:04x}", c as u32),
-                (false, true) => format!("\\u{:04X}", c as u32),
-            })
-            .collect()
-    };
-    vec![
-        secret.to_string(),
-        json.clone(),
-        json.replace('/', "\\/"),
-        unicode(false),
-        unicode(true),
-        STANDARD.encode(secret),
-        STANDARD_NO_PAD.encode(secret),
-    ]
-}
-
-/// `USER:PASSWORD` as a Basic header carries it, and each form of the password.
-fn credential_forms() -> Vec<String> {
-    let mut all = forms(PASSWORD);
+/// Every form the password may be echoed in, written out: raw, JSON-escaped
+/// (serde's, with `\/`, and `\u00XX` for each non-alphanumeric character in
+/// either case), base64; and `USER:PASSWORD` as a Basic header carries it.
+fn password_forms() -> Vec<String> {
     let pair = format!("{USER}:{PASSWORD}");
-    all.extend([STANDARD.encode(&pair), STANDARD_NO_PAD.encode(&pair)]);
-    all
+    let mut forms: Vec<String> = [
+        PASSWORD,
+        r#"Pr0be/Sec\"ret+9"#,
+        r#"Pr0be\/Sec\"ret+9"#,
+        r"Pr0be\u002fSec\u0022ret\u002b9",
+        r"Pr0be\u002FSec\u0022ret\u002B9",
+    ]
+    .map(String::from)
+    .to_vec();
+    forms.extend([STANDARD.encode(PASSWORD), STANDARD_NO_PAD.encode(PASSWORD)]);
+    forms.extend([STANDARD.encode(&pair), STANDARD_NO_PAD.encode(&pair)]);
+    forms
 }
 
-/// An echo of `secret` in each of its forms, as a hostile server writes it.
-fn echo(secret: &str) -> String {
-    forms(secret).join(" | ")
+/// The same for the token (serde escapes none of its characters).
+fn token_forms() -> Vec<String> {
+    let mut forms: Vec<String> = [
+        TOKEN,
+        r"h0stile-Bearer\/t0ken+x",
+        r"h0stile\u002dBearer\u002ft0ken\u002bx",
+        r"h0stile\u002DBearer\u002Ft0ken\u002Bx",
+    ]
+    .map(String::from)
+    .to_vec();
+    forms.extend([STANDARD.encode(TOKEN), STANDARD_NO_PAD.encode(TOKEN)]);
+    forms
+}
+
+/// An echo of every form, as a hostile server writes it.
+fn echo(forms: &[String]) -> String {
+    forms.join(" | ")
 }
 
 /// No form of any secret in stdout, stderr (bar the `::add-mask::` lines
@@ -181,7 +180,7 @@ fn a_token_service_echoing_the_basic_credential_is_scrubbed() {
             let message = format!(
                 "refused {} for {USER}: {}",
                 seen.authorization,
-                echo(PASSWORD)
+                echo(&password_forms())
             );
             let body = json!({"errors": [{"code": "DENIED", "message": message}]});
             (401, Vec::new(), body.to_string())
@@ -194,7 +193,7 @@ fn a_token_service_echoing_the_basic_credential_is_scrubbed() {
     assert!(out.stderr.contains("token service"), "{}", out.stderr);
     assert!(out.stderr.contains("::error"), "annotated: {}", out.stderr);
     assert!(!summary.is_empty(), "a summary was written");
-    assert_no_secret(&out, &summary, &credential_forms());
+    assert_no_secret(&out, &summary, &password_forms());
 }
 
 #[test]
@@ -205,11 +204,11 @@ fn a_registry_echoing_the_bearer_token_is_scrubbed() {
             (200, Vec::new(), json!({ "token": TOKEN }).to_string())
         }
         "/v2/app/manifests/v1" if seen.method == "GET" => {
-            let body = format!("denied: {} | {}", seen.authorization, echo(TOKEN));
+            let body = format!("denied: {} | {}", seen.authorization, echo(&token_forms()));
             (403, vec![("Content-Type", "text/plain".into())], body)
         }
         "/v2/app/tags/list?n=1000" => {
-            let body = json!({"errors": [{"code": "DENIED", "message": echo(TOKEN)}]});
+            let body = json!({"errors": [{"code": "DENIED", "message": echo(&token_forms())}]});
             (403, Vec::new(), body.to_string())
         }
         _ => not_found(),
@@ -219,12 +218,12 @@ fn a_registry_echoing_the_bearer_token_is_scrubbed() {
     assert_code(&out, 1);
     assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
     assert!(!summary.is_empty(), "a summary was written");
-    assert_no_secret(&out, &summary, &forms(TOKEN));
+    assert_no_secret(&out, &summary, &token_forms());
 
     let (out, summary) = run_in_actions(&["--list", &format!("{}/app", server.host)]);
     assert_code(&out, 1);
     assert!(out.stderr.contains("DENIED"), "{}", out.stderr);
-    assert_no_secret(&out, &summary, &forms(TOKEN));
+    assert_no_secret(&out, &summary, &token_forms());
 }
 
 #[test]
@@ -237,14 +236,18 @@ fn a_basic_registry_echoing_the_credential_is_scrubbed() {
         ),
         "/v2/" => (200, Vec::new(), "{}".into()),
         _ => {
-            let body = format!("no such thing, {}: {}", seen.authorization, echo(PASSWORD));
+            let body = format!(
+                "no such thing, {}: {}",
+                seen.authorization,
+                echo(&password_forms())
+            );
             (400, vec![("Content-Type", "text/plain".into())], body)
         }
     });
     let (out, summary) = run_in_actions(&[&format!("{}/app:v1", server.host), "latest"]);
     assert_code(&out, 1);
     assert!(out.stderr.contains("HTTP 400"), "{}", out.stderr);
-    assert_no_secret(&out, &summary, &credential_forms());
+    assert_no_secret(&out, &summary, &password_forms());
 }
 
 #[test]
@@ -261,5 +264,5 @@ fn a_malformed_docker_config_never_shows_its_credential() {
         out.stderr
     );
     assert!(out.stderr.contains("line 1"), "{}", out.stderr);
-    assert_no_secret(&out, "", &credential_forms());
+    assert_no_secret(&out, "", &password_forms());
 }
