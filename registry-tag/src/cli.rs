@@ -3,7 +3,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::ci::GithubActions;
 
-use crate::{Client, Credentials, Error, Options};
+use crate::{Client, Credentials, Error, Options, RetryPolicy};
 
 /// Resolve, list and move tags in an OCI registry.
 ///
@@ -58,18 +58,24 @@ CREDENTIALS (first match wins; the source used is named in errors, never the sec
 
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": secrets are masked (::add-mask::) first, failures are annotated
-  GITHUB_STEP_SUMMARY  a Markdown table of the moves is appended to this file
+  GITHUB_STEP_SUMMARY  the verdict, then every tag with full digests, is appended to this file
+  GITHUB_OUTPUT        digest (one image) or digests (JSON image -> digest), and changed
+                       (true/false), after a resolve or moves that succeeded
+  RUNNER_DEBUG         \"1\" under GitHub Actions counts as -v
   NO_COLOR             no colour on stderr
 
 Registries on localhost or loopback addresses are spoken to over plain http; others
 over https unless --insecure. docker.io images use index.docker.io; one-part names get
-library/. Requests that fail with 408/429/500/502/503/504 or a dropped connection are
-retried (at most 4 attempts, honouring Retry-After, within 30 s).
+library/. Requests that fail with 408/429/500/502/503/504, time out or lose their
+connection are retried (at most 4 attempts, honouring Retry-After, within 30 s or
+--timeout if shorter). A PUT that timed out may still land: --atomic treats it as moved.
 
 EXIT STATUS:
   0  resolved, listed or moved (or nothing needed to move)
   1  a tag or digest is missing, --expect-current did not hold, a digest did not match,
-     or the registry refused or failed; with --atomic nothing is left half-moved
+     or the registry refused or failed, another writer moved a tag during the run, or
+     stdout was closed before every record was written; with --atomic nothing is left
+     half-moved, or the message names every tag that is
   2  usage error: bad flag, bad reference, malformed request line, credentials that
      cannot be read. Nothing was changed.
 
@@ -135,14 +141,18 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub insecure: bool,
 
-    /// Overall timeout of each HTTP request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub timeout: u64,
-
-    /// Limit on each HTTP request: 500ms, 30s, 2m or plain seconds. A write
-    /// given up on after this long is treated as one that may still land.
+    /// Deadline for the whole run: 500ms, 30s, 2m, 1h or plain seconds (so
+    /// the old `--timeout 30` still works). No lookup, retry or move starts
+    /// after it (a request under way may outlast it by --request-timeout); a
+    /// move under way is finished or undone, never left half-done. No
+    /// deadline by default.
     #[arg(long, value_name = "DURATION", value_parser = common::duration::parse_flag)]
-    pub request_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
+
+    /// Limit on each HTTP request (500ms, 30s, 2m, plain seconds). A write
+    /// given up on after this long is treated as one that may still land.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = common::duration::parse_flag)]
+    pub request_timeout: Duration,
 
     /// A containers auth file (docker's `auths` format), tried after the
     /// environment and docker's config.json; default $REGISTRY_AUTH_FILE.
@@ -156,16 +166,23 @@ impl RegistryArgs {
     /// printed (even a usage error), then the credential configuration
     /// checked.
     pub fn client(&self, tool: &str, version: &str, ci: &GithubActions) -> Result<Client, Error> {
+        // Retries stop at the deadline; a request under way may outlast it
+        // by at most --request-timeout.
+        let run_limit = self.timeout.unwrap_or(Duration::MAX);
+        if let Some(timeout) = self.timeout {
+            crate::deadline::start(timeout);
+        }
         let credentials = Credentials::from_env().with_authfile(self.authfile.clone());
         let client = Client::new(
             Options {
                 insecure: self.insecure,
-                timeout: self
-                    .request_timeout
-                    .unwrap_or(Duration::from_secs(self.timeout)),
+                timeout: self.request_timeout,
+                retry: RetryPolicy {
+                    budget: RetryPolicy::default().budget.min(run_limit),
+                    ..RetryPolicy::default()
+                },
                 tool: tool.to_string(),
                 version: version.to_string(),
-                ..Options::default()
             },
             credentials.clone(),
         )

@@ -21,6 +21,7 @@ mod challenge;
 mod cli;
 mod client;
 mod credentials;
+mod deadline;
 mod error;
 mod manifest;
 mod output;

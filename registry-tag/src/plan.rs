@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use crate::client::{Access, Client};
+use crate::deadline;
 use crate::manifest::{Manifest, Resolved};
 use crate::parallel::in_parallel;
 use crate::record::TagRecord;
@@ -264,6 +265,7 @@ pub struct Plan {
 /// in one [`Error::Missing`]; a missing destination is a new tag. Lookups
 /// run in parallel (bounded).
 pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, Error> {
+    deadline::check("anything was looked up; nothing was changed")?;
     client.bind_env_credentials(moves.iter().map(|mv| &mv.image));
     let mut seen = HashMap::new();
     for mv in &moves {
@@ -521,6 +523,8 @@ impl Plan {
     /// Step 1 of [`Plan::apply`]: every `expect_current` holds and no tag
     /// moved since it was read, by a reading at most [`FRESH`] old.
     fn check_before_writing(&self, client: &Client) -> Result<(), MoveError> {
+        deadline::check("any tag was moved; nothing was changed")
+            .map_err(|e| self.refused(0, e))?;
         let stale = self.read_at.elapsed() > FRESH;
         let now: Vec<Option<String>> = if stale {
             let mut now = Vec::with_capacity(self.steps.len());

@@ -11,6 +11,7 @@ use common::jsonl::{self, Records};
 use common::term::{note, say, Style};
 use common::Code;
 
+use crate::deadline;
 use crate::output::{Format, Output};
 use crate::parallel::in_parallel;
 use crate::plan::{plan, Expect, Intent, Move, MoveError, Plan};
@@ -138,6 +139,10 @@ impl Tool {
         let mut listed = 0usize;
         for page in self.client.tag_pages(image) {
             let tags = page?;
+            deadline::check(&format!(
+                "every tag of {} was listed ({listed} were)",
+                image.name
+            ))?;
             let references = tags
                 .iter()
                 .map(|tag| image.tag(tag))

@@ -1,7 +1,7 @@
 complete -c registry-tag -l list -d 'List every tag of IMAGE with its digest' -r
 complete -c registry-tag -l expect-current -d 'Move a tag only if it currently points at DIGEST (a guard against racing promotions); for requests on stdin, the default of those without their own "expect_current"' -r
-complete -c registry-tag -l timeout -d 'Overall timeout of each HTTP request, in seconds' -r
-complete -c registry-tag -l request-timeout -d 'Limit on each HTTP request: 500ms, 30s, 2m or plain seconds. A write given up on after this long is treated as one that may still land' -r
+complete -c registry-tag -l timeout -d 'Deadline for the whole run: 500ms, 30s, 2m, 1h or plain seconds (so the old `--timeout 30` still works). No lookup, retry or move starts after it (a request under way may outlast it by --request-timeout); a move under way is finished or undone, never left half-done. No deadline by default' -r
+complete -c registry-tag -l request-timeout -d 'Limit on each HTTP request (500ms, 30s, 2m, plain seconds). A write given up on after this long is treated as one that may still land' -r
 complete -c registry-tag -l authfile -d 'A containers auth file (docker\'s `auths` format), tried after the environment and docker\'s config.json; default $REGISTRY_AUTH_FILE' -r -F
 complete -c registry-tag -l atomic -d 'Resolve every source and destination first and change nothing if one is missing; if a move fails, restore the tags already moved and exit 1. (A tag that did not exist before cannot be removed again where the registry cannot delete tags, such as distribution 2.8: it is reported as not restored.)'
 complete -c registry-tag -l dry-run -d 'Print what would change (records with "dry_run":true), change nothing'
