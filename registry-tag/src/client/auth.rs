@@ -81,34 +81,39 @@ impl Auth {
         access: Access,
         request: Request,
     ) -> Result<Reply, Error> {
-        for attempt in 0..2 {
+        let authorized = |request: &Request| -> Result<Reply, Error> {
             let authorization = self.authorization(transport, image, access)?;
-            let reply = transport.send(&request.clone().authorization(authorization))?;
-            if reply.status != 401 {
-                return Ok(reply);
-            }
-            // A token refused for lack of scope will not get better.
-            let insufficient = reply
-                .headers
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .filter_map(challenge::parse)
-                .any(|c| {
-                    c.params
-                        .get("error")
-                        .is_some_and(|e| e == "insufficient_scope")
-                });
-            let had_token = self.forget_token(image);
-            if !(had_token && attempt == 0 && !insufficient) {
-                return Err(self.unauthorized(image, access, &reply));
-            }
-            trace::step(&format!(
-                "token for {} refused (expired?): fetching a fresh one",
-                scope(image, access)
-            ));
+            transport.send(&request.clone().authorization(authorization))
+        };
+        let reply = authorized(&request)?;
+        if reply.status != 401 {
+            return Ok(reply);
         }
-        unreachable!("the loop returns on its second pass")
+        // Only a cached token may have expired; one refused for lack of
+        // scope will not get better.
+        let insufficient = reply
+            .headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(challenge::parse)
+            .any(|c| {
+                c.params
+                    .get("error")
+                    .is_some_and(|e| e == "insufficient_scope")
+            });
+        if !self.forget_token(image) || insufficient {
+            return Err(self.unauthorized(image, access, &reply));
+        }
+        trace::step(&format!(
+            "token for {} refused (expired?): fetching a fresh one",
+            scope(image, access)
+        ));
+        let reply = authorized(&request)?;
+        if reply.status == 401 {
+            return Err(self.unauthorized(image, access, &reply));
+        }
+        Ok(reply)
     }
 
     /// The `Authorization` value for a request to `image`, pinging the

@@ -257,3 +257,66 @@ fn tag_pages_are_fetched_one_at_a_time() {
     assert!(pages.next().is_none());
     assert_eq!(client.requests(), 3);
 }
+
+/// A registry whose Bearer token service is itself: the ping is challenged,
+/// tokens are handed out, and manifests answer `manifest(nth)` in turn.
+fn bearer_server(
+    connections: usize,
+    manifest: impl Fn(usize) -> String + Send + 'static,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    let port_in = port.clone();
+    let (addr, handle) = raw_server(connections, move |line, _| {
+        let port = port_in.get().copied().unwrap_or_default();
+        let path = line.split(' ').nth(1).unwrap_or_default();
+        Some(if path == "/v2/" {
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\"\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        } else if path.starts_with("/token") {
+            let body = r#"{"token":"t0ken-for-tests"}"#;
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+        } else {
+            manifest(seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        })
+    });
+    port.set(addr.port()).unwrap();
+    (addr, handle)
+}
+
+fn unauthorized(challenge_error: &str) -> String {
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"x\"{challenge_error}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+}
+
+#[test]
+fn a_refused_cached_token_is_fetched_again_once() {
+    // ping, token, HEAD refused, token again, HEAD answered.
+    let (addr, _server) = bearer_server(5, |nth| match nth {
+        0 => unauthorized(""),
+        _ => ok_reply(),
+    });
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let reference = Reference::parse(&format!("{addr}/app:v1")).unwrap();
+    client.resolve(&reference).unwrap();
+    assert_eq!(client.requests(), 5);
+}
+
+#[test]
+fn a_token_without_the_scope_is_not_fetched_again() {
+    let (addr, _server) = bearer_server(3, |_| unauthorized(",error=\"insufficient_scope\""));
+    let client = Client::new(fast_retries(), Credentials::anonymous());
+    let reference = Reference::parse(&format!("{addr}/app:v1")).unwrap();
+    let err = client.resolve(&reference).unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    assert!(err.to_string().contains("anonymous"), "{err}");
+    assert_eq!(client.requests(), 3, "ping, token, HEAD");
+}
