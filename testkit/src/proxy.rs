@@ -50,6 +50,8 @@ pub struct Fault {
     pub forward: bool,
     /// Hold the request instead of answering `status`.
     pub hold: Option<Hold>,
+    /// Headers added to the answer the fault gives.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Fault {
@@ -66,19 +68,28 @@ impl Fault {
             body: None,
             forward: false,
             hold: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a header to the answer this fault gives (say a `Link` to a
+    /// next page on a forged tag list).
+    pub fn header(mut self, name: &str, value: &str) -> Fault {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// The `nth` matching request (only that one; widen with
     /// [`Fault::times`]) waits, before it is forwarded, until the test calls
-    /// [`Proxy::release`]; then it goes through as usual. With
+    /// [`Proxy::release`]; then it goes through as usual (or, with
+    /// [`Fault::body`], is answered with that body instead). With
     /// [`Proxy::wait_held`] a test can let another client act at exactly
     /// that point of this client's run.
     pub fn hold(method: &str, path_suffix: &str, nth: usize) -> Fault {
         Fault {
             hold: Some(Hold::UntilReleased),
             times: Some(1),
-            ..Fault::status(method, path_suffix, nth, 0)
+            ..Fault::status(method, path_suffix, nth, 200)
         }
     }
 
@@ -92,7 +103,7 @@ impl Fault {
         Fault {
             hold: Some(Hold::LateLanding),
             times: Some(1),
-            ..Fault::status(method, path_suffix, nth, 0)
+            ..Fault::status(method, path_suffix, nth, 200)
         }
     }
 
@@ -380,7 +391,11 @@ fn handle(
         let Some(id) = wait_for_release(shared, kind, &method, &path) else {
             return; // the proxy is closing
         };
-        let response = forward(&request, &method, upstream, &url, agent, body);
+        let forged = fault.filter(|f| f.body.is_some());
+        let response = match &forged {
+            Some(_) => Err(String::new()),
+            None => forward(&request, &method, upstream, &url, agent, body),
+        };
         if let Some(h) = state
             .lock()
             .expect("lock")
@@ -391,9 +406,10 @@ fn handle(
             h.landed = true;
         }
         shared.changed.notify_all();
-        match response {
-            Ok(response) => respond(request, &method, state, response),
-            Err(e) => {
+        match (forged, response) {
+            (Some(fault), _) => answer(request, &fault),
+            (None, Ok(response)) => respond(request, &method, state, response),
+            (None, Err(e)) => {
                 let _ = request.respond(
                     tiny_http::Response::from_string(format!("testkit proxy: {e}"))
                         .with_status_code(502),
@@ -410,23 +426,7 @@ fn handle(
         other => other,
     };
     if let Some(fault) = fault {
-        let (content_type, body) = fault.body.clone().unwrap_or_else(|| {
-            let error = format!(
-                r#"{{"errors":[{{"code":"UNKNOWN","message":"testkit proxy: injected {}"}}]}}"#,
-                fault.status
-            );
-            ("application/json".to_string(), error.into_bytes())
-        });
-        let mut response = tiny_http::Response::from_data(body)
-            .with_status_code(fault.status)
-            .with_header(header("Content-Type", &content_type));
-        if let Some(seconds) = fault.retry_after {
-            response.add_header(header("Retry-After", &seconds.to_string()));
-        }
-        if let Some(location) = &fault.location {
-            response.add_header(header("Location", location));
-        }
-        let _ = request.respond(response);
+        answer(request, &fault);
         return;
     }
     let upstream_response = match forward(&request, &method, upstream, &url, agent, body) {
@@ -460,6 +460,30 @@ fn handle(
         let _ = wait_landed(shared, guard, &late);
     }
     respond(request, &method, state, upstream_response);
+}
+
+/// Answers `request` as `fault` says: its status, body, and headers.
+fn answer(request: tiny_http::Request, fault: &Fault) {
+    let (content_type, body) = fault.body.clone().unwrap_or_else(|| {
+        let error = format!(
+            r#"{{"errors":[{{"code":"UNKNOWN","message":"testkit proxy: injected {}"}}]}}"#,
+            fault.status
+        );
+        ("application/json".to_string(), error.into_bytes())
+    });
+    let mut response = tiny_http::Response::from_data(body)
+        .with_status_code(fault.status)
+        .with_header(header("Content-Type", &content_type));
+    if let Some(seconds) = fault.retry_after {
+        response.add_header(header("Retry-After", &seconds.to_string()));
+    }
+    if let Some(location) = &fault.location {
+        response.add_header(header("Location", location));
+    }
+    for (name, value) in &fault.headers {
+        response.add_header(header(name, value));
+    }
+    let _ = request.respond(response);
 }
 
 /// Parks a held request until it is released: its id, or `None` when the

@@ -154,3 +154,57 @@ fn help_documents_flags_variables_and_exit_codes() {
         assert!(out.stdout.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[test]
+fn list_prints_each_page_before_the_next_is_fetched() {
+    use std::time::Duration;
+    use testkit::process::Running;
+    use testkit::proxy::{Fault, Proxy};
+
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let v1 = pusher.push("app", "v1", Kind::Oci, "page-1");
+    let v2 = pusher.push("app", "v2", Kind::Oci, "page-2");
+    let proxy = Proxy::start(&registry.url());
+    // Two pages (distribution 2.8 itself serves one): the first names the
+    // second in its Link header; the second is held until released.
+    proxy.add_fault(
+        Fault::status("GET", "/app/tags/list", 1, 200)
+            .times(1)
+            .body(
+                "application/json",
+                br#"{"name":"app","tags":["v1"]}"#.to_vec(),
+            )
+            .header("Link", r#"</v2/app/tags/list?last=v1&n=1>; rel="next""#),
+    );
+    proxy.add_fault(Fault::hold("GET", "/app/tags/list", 2).body(
+        "application/json",
+        br#"{"name":"app","tags":["v2"]}"#.to_vec(),
+    ));
+    let sandbox = Sandbox::new();
+    let run = Running::start(sandbox.cmd(&["--list", &format!("{}/app", proxy.host())]));
+    let first: registry_tag::TagRecord =
+        serde_json::from_str(&run.next_line()).expect("a tag record");
+    assert_eq!(
+        (first.tag.as_str(), first.digest.as_str()),
+        ("v1", v1.digest.as_str())
+    );
+    assert!(
+        proxy.wait_held(1, Duration::from_secs(20)),
+        "page 2 was asked for"
+    );
+    run.assert_no_line_yet();
+    proxy.release();
+    let done = run.finish();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let rest: Vec<registry_tag::TagRecord> = done
+        .stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("a tag record"))
+        .collect();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(
+        (rest[0].tag.as_str(), rest[0].digest.as_str()),
+        ("v2", v2.digest.as_str())
+    );
+}
