@@ -52,18 +52,13 @@ impl Protected {
     }
 }
 
-/// Runs `args` with only the given credential variables: `XDG_RUNTIME_DIR`
-/// is the sandbox's own, and no `REGISTRY_HOST` or `REGISTRY_AUTH_FILE` is
-/// inherited.
+/// Runs `args` in the hermetic sandbox with `XDG_RUNTIME_DIR` pointing into
+/// it, so podman's runtime auth file is the test's own.
 fn run(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut cmd = sandbox.cmd(args);
-    cmd.env_remove("REGISTRY_HOST")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("XDG_RUNTIME_DIR", sandbox.path("run"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Output::of(&mut cmd, stdin)
+    let runtime = sandbox.path("run");
+    let mut all = vec![("XDG_RUNTIME_DIR", runtime.to_str().unwrap())];
+    all.extend_from_slice(env);
+    sandbox.run(args, &all, stdin)
 }
 
 /// A containers auth file at `path` with `auths[host]` = `user:password`.
