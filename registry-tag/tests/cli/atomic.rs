@@ -5,7 +5,7 @@ use testkit::image::Kind;
 use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
 
-use crate::support::{assert_code, request, tag_records, Sandbox};
+use crate::support::{assert_code, in_background, request, tag_records, Sandbox};
 
 #[test]
 fn a_missing_source_changes_nothing() {
@@ -218,10 +218,7 @@ fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
     for repo in repos {
         proxy.add_fault(Fault::hold("PUT", &format!("/{repo}/manifests/latest"), 1));
     }
-    let run = {
-        let stdin = stdin.clone();
-        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
-    };
+    let run = in_background(&["--atomic"], stdin.clone());
     let parallel = proxy.wait_held(3, Duration::from_secs(20));
     proxy.release();
     let out = run.join().expect("the run");
@@ -252,7 +249,7 @@ fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
     for repo in ["p", "q"] {
         proxy.add_fault(Fault::hold("PUT", &format!("/{repo}/manifests/latest"), 2));
     }
-    let run = std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)));
+    let run = in_background(&["--atomic"], stdin);
     let parallel = proxy.wait_held(2, Duration::from_secs(20));
     proxy.release();
     let out = run.join().expect("the run");

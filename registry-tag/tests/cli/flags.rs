@@ -7,7 +7,7 @@ use testkit::image::Kind;
 use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
 
-use crate::support::{assert_code, request, single_record, Sandbox};
+use crate::support::{assert_code, in_background, request, single_record, Sandbox};
 
 #[test]
 fn durations_take_units_and_the_old_plain_seconds() {
@@ -44,9 +44,7 @@ fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
     // The plan's reading of a:latest is held until the deadline is past.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 1));
     let stdin = request(&proxy.host(), "a", "staging-1", "latest");
-    let run = std::thread::spawn(move || {
-        Sandbox::new().run(&["--atomic", "--timeout", "300ms"], &[], Some(&stdin))
-    });
+    let run = in_background(&["--atomic", "--timeout", "300ms"], stdin);
     assert!(proxy.wait_held(1, Duration::from_secs(20)));
     // Holding the server while the deadline passes (not racing it).
     std::thread::sleep(Duration::from_millis(400));

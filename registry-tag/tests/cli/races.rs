@@ -9,7 +9,7 @@ use testkit::image::{Kind, Pushed};
 use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
 
-use crate::support::{assert_code, request, tag_records, Sandbox};
+use crate::support::{assert_code, in_background, request, tag_records, Sandbox};
 
 /// `latest` and two candidate builds of images `a` and `b`.
 struct Images {
@@ -95,10 +95,7 @@ fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
     // Run 1's read-back of a:latest (its 2nd HEAD there; the 1st is the
     // plan's) waits until run 2 has moved everything.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = {
-        let stdin = both(&proxy.host(), "staging-x");
-        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
-    };
+    let first = in_background(&["--atomic"], both(&proxy.host(), "staging-x"));
     assert!(
         proxy.wait_held(1, Duration::from_secs(20)),
         "run 1 never got to its read-back"
@@ -157,10 +154,7 @@ fn a_racing_run_with_expect_current_is_refused_and_changes_nothing() {
     let pusher = registry.pusher();
     let proxy = Proxy::start(&registry.url());
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = {
-        let stdin = both(&proxy.host(), "staging-x");
-        std::thread::spawn(move || Sandbox::new().run(&["--atomic"], &[], Some(&stdin)))
-    };
+    let first = in_background(&["--atomic"], both(&proxy.host(), "staging-x"));
     assert!(proxy.wait_held(1, Duration::from_secs(20)));
 
     // Run 2 promotes staging-y only over the latest it saw before run 1.

@@ -116,3 +116,13 @@ pub fn run_with_closed_stdout(args: &[&str], stdin: Option<&str>) -> Output {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs the tool in the background (`args`, `stdin`), for a test that acts
+/// while the proxy holds one of its requests; join the handle for the output.
+pub fn in_background(args: &[&str], stdin: String) -> std::thread::JoinHandle<Output> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Sandbox::new().run(&args, &[], Some(&stdin))
+    })
+}
