@@ -9,6 +9,7 @@ mod atomic;
 mod auth;
 mod credentials;
 mod flags;
+mod library;
 mod pipes;
 mod protocol;
 mod races;
