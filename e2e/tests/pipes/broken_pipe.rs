@@ -3,6 +3,8 @@
 //! that stops says on stderr what it left.
 
 use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 
 use testkit::fleet::{Fleet, TenantSpec};
@@ -12,16 +14,22 @@ use testkit::registry::Registry;
 use super::serial;
 use super::support::*;
 
-/// Runs the step with stdout already closed by its reader.
+/// Runs the step with stdout already closed by its reader. The reader's end
+/// is closed before the tool starts (a socket pair whose other end is
+/// dropped), so the tool cannot win a race and deliver its output before
+/// the close, as it could with `tool | head -c0`.
 fn with_stdout_closed(mut step: Step, stdin: Option<&str>) -> (i32, String) {
-    step.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let (reader, writer) = UnixStream::pair().expect("a socket pair");
+    drop(reader);
+    step.cmd
+        .stdout(Stdio::from(OwnedFd::from(writer)))
+        .stderr(Stdio::piped());
     step.cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
         Stdio::null()
     });
     let mut child = step.cmd.spawn().expect("spawn the tool");
-    drop(child.stdout.take());
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().unwrap();
         let input = input.to_string();
@@ -79,12 +87,75 @@ fn tenant_tools_never_exit_0_with_stdout_closed() {
         with_stdout_closed(wait, Some(&fleet.tenant_lines())),
         &mut problems,
     );
-    let smoke = Step::new("canary-smoke", &["--request-timeout", "2s"]);
-    undone(
-        "canary-smoke",
-        with_stdout_closed(smoke, Some(&fleet.tenant_lines())),
-        &mut problems,
+    assert_none(&problems);
+}
+
+/// canary-smoke's product is its verdict: with stdout closed it may exit 0
+/// only if every tenant was checked in full (each got as many requests as
+/// in a run whose stdout stays open) and all passed.
+#[test]
+fn canary_smoke_exits_0_with_stdout_closed_only_after_checking_everything() {
+    let _serial = serial();
+    let fleet = Fleet::start(vec![
+        TenantSpec::healthy("pipe-a"),
+        TenantSpec::healthy("pipe-b"),
+        TenantSpec::healthy("pipe-c"),
+    ])
+    .unwrap();
+    let requests = |fleet: &Fleet| {
+        (0..fleet.len())
+            .map(|i| fleet.requests(i))
+            .collect::<Vec<_>>()
+    };
+    let full =
+        Step::new("canary-smoke", &["--request-timeout", "2s"]).run(Some(&fleet.tenant_lines()));
+    assert_eq!(full.out.code, 0, "{}", full.out.stderr);
+    let per_tenant = requests(&fleet);
+    assert!(
+        per_tenant.iter().all(|&n| n > 0 && n == per_tenant[0]),
+        "{per_tenant:?}"
     );
+
+    let urls: Vec<String> = (0..fleet.len()).map(|i| fleet.url(i)).collect();
+    let tokens: Vec<String> = (0..fleet.len()).map(|i| fleet.token(i)).collect();
+    let runs = [
+        (
+            "canary-smoke",
+            Step::new("canary-smoke", &["--request-timeout", "2s"]),
+            true,
+        ),
+        (
+            "canary-smoke --from-env (the script's text on stdout)",
+            Step::new("canary-smoke", &["--from-env", "--request-timeout", "2s"])
+                .env("CANARY_TENANT_URLS", &urls.join(" "))
+                .env("CANARY_ADMIN_TOKENS", &tokens.join(" ")),
+            false,
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (what, step, records) in runs {
+        let before = requests(&fleet);
+        let stdin = records.then(|| fleet.tenant_lines());
+        let (code, stderr) = with_stdout_closed(step, stdin.as_deref());
+        let sent: Vec<u64> = requests(&fleet)
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| a - b)
+            .collect();
+        if code == 0 && sent != per_tenant {
+            problems.push(format!(
+                "{what}: exit 0 with stdout closed, but tenants got {sent:?} requests, a full run {per_tenant:?}\n{stderr}"
+            ));
+        }
+        if code != 0 && stderr.trim().is_empty() {
+            problems.push(format!(
+                "{what}: exit {code} without saying why on stderr:\n{stderr}"
+            ));
+        }
+        if stderr.contains("panicked") {
+            problems.push(format!("{what}: panic on a closed stdout:\n{stderr}"));
+        }
+    }
     assert_none(&problems);
 }
 
@@ -113,6 +184,25 @@ fn registry_tools_never_claim_undone_work_with_stdout_closed() {
         with_stdout_closed(resolve, None),
         &mut problems,
     );
+
+    // Listings and plans are only their output too.
+    let listings = [
+        (
+            "registry-tag --list",
+            Step::new("registry-tag", &["--list", &platform]),
+        ),
+        (
+            "rollback-latest --list",
+            Step::new("rollback-latest", &["--list", "--image", &platform]),
+        ),
+        (
+            "rollback-latest --dry-run",
+            Step::new("rollback-latest", &[SHA, "--dry-run", "--image", &platform]),
+        ),
+    ];
+    for (what, step) in listings {
+        undone(what, with_stdout_closed(step, None), &mut problems);
+    }
 
     // Two move requests: exit 0 only if both tags moved.
     let requests = format!(

@@ -1,9 +1,9 @@
 //! `tool | (head -c0)`: a closed stdout never turns undone work into exit 0.
 //!
 //! A separate test binary whose tests run one at a time (see [`serial`]):
-//! while a test's stdout pipe is being closed no other thread may fork,
-//! since a forked child holds a copy of the pipe's read end until it execs,
-//! and the tool would then write into a pipe that is still open.
+//! while a tool runs with a closed stdout no other thread may fork, since a
+//! forked child would hold a copy of the reader's end until it execs, and
+//! the tool would then write into a stdout that is still open.
 
 use std::sync::{Mutex, MutexGuard};
 
