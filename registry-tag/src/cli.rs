@@ -66,9 +66,9 @@ ENVIRONMENT:
 
 Registries on localhost or loopback addresses are spoken to over plain http; others
 over https unless --insecure. docker.io images use index.docker.io; one-part names get
-library/. Requests that fail with 408/429/500/502/503/504, time out or lose their
-connection are retried (at most 4 attempts, honouring Retry-After, within 30 s or
---timeout if shorter). A PUT that timed out may still land: --atomic treats it as moved.
+library/. Requests that fail with 408/429/500/502/503/504, are refused, time out or
+lose their connection are retried (at most 4 attempts, with backoff and Retry-After up
+to 10 s, within 30 s or --timeout if shorter). A PUT that timed out may still land: --atomic treats it as moved.
 
 EXIT STATUS:
   0  resolved, listed or moved (or nothing needed to move)
