@@ -3,8 +3,8 @@
 
 use common::{Code, HasCode};
 
+use crate::apply::MoveError;
 use crate::credentials::CredentialError;
-use crate::plan::MoveError;
 use crate::reference::ReferenceError;
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod apply;
 mod challenge;
 mod cli;
 mod client;
@@ -32,6 +33,7 @@ mod reference;
 mod request;
 mod run;
 
+pub use apply::{MoveError, Outcome, FRESH};
 pub use cli::{Cli, RegistryArgs};
 pub use client::{Access, Client, Options, RetryPolicy, TagPages};
 pub use credentials::{Credential, Credentials, Source};
@@ -41,7 +43,7 @@ pub use manifest::{
     OCI_MANIFEST,
 };
 pub use output::table;
-pub use plan::{plan, Expect, Intent, Move, MoveError, Outcome, Plan, Step, FRESH};
+pub use plan::{plan, Expect, Intent, Move, Plan, Step};
 pub use record::TagRecord;
 pub use reference::{check_digest, check_tag, Image, Reference, ReferenceError, Target};
 pub use run::run;

@@ -11,10 +11,11 @@ use common::jsonl::{self, Records};
 use common::term::{note, say, Style};
 use common::Code;
 
+use crate::apply::MoveError;
 use crate::deadline;
 use crate::output::{Format, Output};
 use crate::parallel::in_parallel;
-use crate::plan::{plan, Expect, Intent, Move, MoveError, Plan};
+use crate::plan::{plan, Expect, Intent, Move, Plan};
 use crate::reference::{check_digest, Image, Reference};
 use crate::request::Request;
 use crate::{Cli, Client, Error, TagRecord};
