@@ -231,8 +231,10 @@ impl Tool {
                     ));
                 }
                 Err(e) => {
-                    report.failed.push(e.to_string());
+                    // One failure alone is the run's error, reported once
+                    // (stderr, annotation, summary) by common::exit.
                     if total > 1 {
+                        report.failed.push(e.to_string());
                         note(TOOL, &self.style.bad(&e.to_string()));
                     }
                     failures.push(e);
@@ -242,7 +244,7 @@ impl Tool {
         let moved = report.rows.iter().filter(|(r, _)| r.changed).count();
         report.verdict = Some(match failures.len() {
             0 => success_verdict(&report.rows, self.dry_run),
-            n => format!("{n} of {total} moves failed ({moved} tags moved)"),
+            n => format!("FAILED: {n} of {total} moves failed ({moved} moved)"),
         });
         match failures.len() {
             0 => Ok(Code::Ok),

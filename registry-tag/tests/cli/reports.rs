@@ -127,3 +127,31 @@ fn a_failure_is_one_annotation_and_a_verdict_and_sets_no_outputs() {
     assert!(summary.contains("tag staging-404 not found"), "{summary}");
     assert!(outputs.is_empty(), "{outputs}");
 }
+
+#[test]
+fn independent_moves_summarise_each_failure_after_the_verdict() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let a = pusher.push("a", "staging-7", Kind::Oci, "a");
+    let h = registry.host();
+    let stdin =
+        request(&h, "missing", "staging-7", "latest") + &request(&h, "a", "staging-7", "latest");
+    let (out, summary, outputs) = run_in_actions(&[], Some(&stdin));
+    assert_code(&out, 1);
+    assert!(
+        summary.starts_with("### registry-tag: FAILED: 1 of 2 moves failed (1 moved)"),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("`{}`", a.digest)), "{summary}");
+    // The move's failure once in the list, the run's error once at the end.
+    assert_eq!(
+        summary.matches("staging-7 not found").count(),
+        1,
+        "{summary}"
+    );
+    assert!(
+        summary.contains("failed (exit 1):** 1 of 2 moves failed"),
+        "{summary}"
+    );
+    assert!(outputs.is_empty(), "{outputs}");
+}
