@@ -282,11 +282,26 @@ impl Plan {
             return error;
         }
         let (undone, problems, seen, settled) = self.restore_all(client, unknown, seen);
+        let last: Vec<String> = seen
+            .iter()
+            .map(|now| match now {
+                Ok(Some(digest)) => digest.clone(),
+                Ok(None) => "nothing (absent)".to_string(),
+                Err(_) => "unknown (unreadable)".to_string(),
+            })
+            .collect();
         let mut error = self.final_state(failed, cause, seen, problems);
         error.undone = undone;
         if !settled {
+            let last_seen: Vec<String> = self
+                .steps
+                .iter()
+                .zip(&last)
+                .map(|(s, now)| format!("{} → {now}", s.mv.destination()))
+                .collect();
             error.unrestored.push(format!(
-                "the registry did not settle after {SETTLE_ROUNDS} rounds of restores (a write of unknown outcome kept landing): the digests named are the last seen"
+                "the registry did not settle after {SETTLE_ROUNDS} rounds of restores (a write of unknown outcome kept landing), so this is not sure; last seen: {}",
+                last_seen.join(", ")
             ));
         }
         error

@@ -19,10 +19,10 @@ pub enum Hold {
     /// Forwarded and answered when the test calls [`Proxy::release`].
     UntilReleased,
     /// Never answered in time: forwarded upstream (it lands) only once the
-    /// client has given up on it, that is when the next request with the
-    /// same method and path arrives: at once if that one is held too,
-    /// otherwise right after it has been forwarded, before it is answered
-    /// (or at [`Proxy::release`]).
+    /// client has given up on it and sent another request with the same
+    /// method and path that is not held itself: right after that one has
+    /// been forwarded, before it is answered. Each such request lets the
+    /// oldest held write land (or [`Proxy::release`] lets all of them).
     LateLanding,
 }
 
@@ -439,19 +439,21 @@ fn handle(
             return;
         }
     };
-    // Writes held to land late on this path land now, after this one.
+    // The oldest write held to land late on this path lands now, after
+    // this one.
     let late: Vec<u64> = {
         let mut guard = state.lock().expect("lock");
         guard
             .held
             .iter_mut()
-            .filter(|h| {
+            .find(|h| {
                 h.kind == Hold::LateLanding && !h.released && h.method == method && h.path == path
             })
             .map(|h| {
                 h.released = true;
                 h.id
             })
+            .into_iter()
             .collect()
     };
     if !late.is_empty() {
@@ -487,14 +489,9 @@ fn answer(request: tiny_http::Request, fault: &Fault) {
 }
 
 /// Parks a held request until it is released: its id, or `None` when the
-/// proxy closes first. Late writes held before it on its path go now.
+/// proxy closes first.
 fn wait_for_release(shared: &Shared, kind: Hold, method: &str, path: &str) -> Option<u64> {
     let mut state = shared.state.lock().expect("lock");
-    for h in state.held.iter_mut() {
-        if h.kind == Hold::LateLanding && !h.released && h.method == method && h.path == path {
-            h.released = true;
-        }
-    }
     let id = state.next_id;
     state.next_id += 1;
     state.held.push(Held {

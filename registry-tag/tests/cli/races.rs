@@ -87,6 +87,55 @@ fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
 }
 
 #[test]
+fn late_writes_that_keep_landing_are_reported_with_each_tags_last_digest() {
+    let registry = Registry::start();
+    let pushed = images(&registry);
+    let proxy = Proxy::start(&registry.url());
+    // Every attempt of b's move times out and is held; each later PUT of
+    // b:latest (every restore) lets one of them land right after it, so the
+    // registry has not settled when the bounded rounds of restores end.
+    let attempts = registry_tag::RetryPolicy::default().attempts as usize;
+    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1).times(attempts));
+    let out = Sandbox::new().run(
+        &["--atomic", "--request-timeout", "100ms"],
+        &[],
+        Some(&both(&proxy.host(), "staging-x")),
+    );
+    assert_code(&out, 1);
+    assert!(out.stderr.contains("NOT fully restored"), "{}", out.stderr);
+    assert!(out.stderr.contains("did not settle"), "{}", out.stderr);
+    let h = proxy.host();
+    assert!(
+        out.stderr.contains(&format!(
+            "so this is not sure; last seen: {h}/a:latest → {}, {h}/b:latest → {}",
+            pushed.a[0].digest, pushed.b[1].digest
+        )),
+        "{}",
+        out.stderr
+    );
+    // b is named with the digest it was last seen at: a late write's.
+    assert!(
+        out.stderr.contains(&format!(
+            "{}/b:latest could not be restored to {}: right after the restore it points at {}",
+            proxy.host(),
+            pushed.b[0].digest,
+            pushed.b[1].digest
+        )),
+        "{}",
+        out.stderr
+    );
+    // a was put back; the records say where each tag was last seen.
+    assert_eq!(
+        registry.pusher().digest_of("a", "latest"),
+        Some(pushed.a[0].digest.clone())
+    );
+    let records = tag_records(&out);
+    assert_eq!(records[1].digest, pushed.b[1].digest, "{}", out.stdout);
+    assert!(records[1].changed);
+    proxy.release();
+}
+
+#[test]
 fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
     let registry = Registry::start();
     let pushed = images(&registry);
