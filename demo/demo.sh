@@ -6,6 +6,7 @@
 #   rollback-latest --pinned                    promote exactly the pinned manifests,
 #                                               latest of both images at once
 #   (a bad build)                               rejected by the gate; latest stays put
+#   rollback-latest --pinned (stale)            refused: latest moved since the pin
 #   rollback-latest                             one command puts every image back
 #
 # Usage: demo/demo.sh [--quiet]
@@ -182,10 +183,25 @@ say "  the gate is red, so the promotion step does not run: pin.jsonl is never a
 [[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "platform-tenant:latest moved after a red gate"
 ok "rejected: latest still at staging-$GOOD7"
 
-step "6. Incident: the bad build reached latest by hand; one command rolls back"
+step "6. Incident: the bad build reached latest by hand"
 registry-tag "$PLATFORM:staging-$BAD7" latest >/dev/null 2>"$WORK/by-hand.err" || fail "moving platform by hand failed"
 registry-tag "$TENANT:staging-$BAD7" latest >/dev/null 2>>"$WORK/by-hand.err" || fail "moving platform-tenant by hand failed"
 say "  (someone ran: registry-tag IMAGE:staging-$BAD7 latest, on both images)"
+ok "latest → staging-$BAD7 on both images"
+
+step "7. A promotion pinned before that move is refused, not applied over it"
+say "  (a re-run of the first promotion: its pin expected no latest at all)"
+say "  \$ rollback-latest --pinned good-pin.jsonl"
+code=0
+rollback-latest --pinned "$WORK/good-pin.jsonl" >"$WORK/stale.out" 2>"$WORK/stale.err" || code=$?
+show "$WORK/stale.err"
+((code == 1)) || fail "a stale pin exited $code, expected 1"
+[[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$BAD7]}" ]] || fail "a stale pin moved platform:latest"
+[[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$BAD7]}" ]] || fail "a stale pin moved platform-tenant:latest"
+mv "$WORK/stale.err" "$WORK/stale.log"  # an expected failure, not one to dump if a later step fails
+ok "refused (exit 1): nothing moved"
+
+step "8. One command rolls every image back"
 say "  \$ rollback-latest $GOOD7"
 rollback-latest "$GOOD7" \
   >"$WORK/rollback.out" 2>"$WORK/rollback-latest.err" || fail "rollback-latest exited $?"
@@ -193,18 +209,6 @@ show "$WORK/rollback-latest.err"; show "$WORK/rollback.out"
 [[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "platform:latest was not rolled back"
 [[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "platform-tenant:latest was not rolled back"
 ok "rolled back: latest → staging-$GOOD7 on both images"
-
-step "7. A stale pin is refused: latest moved since the gate that took it started"
-say "  (a re-run of the first promotion, whose pin expected no latest at all)"
-say "  \$ rollback-latest --pinned good-pin.jsonl"
-code=0
-rollback-latest --pinned "$WORK/good-pin.jsonl" >"$WORK/stale.out" 2>"$WORK/stale.err" || code=$?
-show "$WORK/stale.err"
-((code == 1)) || fail "a stale pin exited $code, expected 1"
-[[ "$(latest_of "$PLATFORM")" == "${DIGEST[platform-$GOOD7]}" ]] || fail "a stale pin moved platform:latest"
-[[ "$(latest_of "$TENANT")" == "${DIGEST[tenant-$GOOD7]}" ]] || fail "a stale pin moved platform-tenant:latest"
-mv "$WORK/stale.err" "$WORK/stale.log"  # an expected failure, not one to dump if a later step fails
-ok "refused (exit 1): nothing moved"
 
 step "Where latest points now"
 if ((!QUIET)); then
