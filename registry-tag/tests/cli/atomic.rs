@@ -2,10 +2,9 @@
 //! the moves before it; bad input changes nothing.
 
 use testkit::image::Kind;
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+use testkit::proxy::Fault;
 
-use crate::support::{assert_code, in_background, request, tag_records, Sandbox};
+use crate::support::{assert_code, in_background, request, tag_records, Registry, Sandbox};
 
 #[test]
 fn a_missing_source_changes_nothing() {
@@ -46,7 +45,7 @@ fn a_failed_second_move_undoes_the_first() {
     let a_new = pusher.push("a", "staging-2", Kind::OciIndex, "a-new");
     let b_old = pusher.push("b", "latest", Kind::DockerV2, "b-old");
     pusher.push("b", "staging-2", Kind::DockerV2, "b-new");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // b's manifest PUT is refused (a 400 is not retried).
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
     let h = proxy.host();
@@ -95,7 +94,7 @@ fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
     let a_new = pusher.push("a", "staging-3", Kind::Oci, "a-new");
     pusher.push("b", "staging-3", Kind::Oci, "b-new");
     let b_old = pusher.push("b", "latest", Kind::Oci, "b-old");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
     let h = proxy.host();
     let stdin = request(&h, "a", "staging-3", "latest") + &request(&h, "b", "staging-3", "latest");
@@ -152,7 +151,7 @@ fn a_move_that_landed_despite_an_error_is_undone_too() {
     pusher.push("a", "staging-5", Kind::Oci, "a-new");
     let b_old = pusher.push("b", "latest", Kind::DockerList, "b-old");
     pusher.push("b", "staging-5", Kind::DockerList, "b-new");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // b's PUT reaches the registry but is answered 400 (not retried); the
     // restore after it goes through.
     proxy.add_fault(
@@ -175,7 +174,7 @@ fn a_first_move_that_fails_changes_nothing() {
     let pusher = registry.pusher();
     let old = pusher.push("a", "latest", Kind::Oci, "old");
     pusher.push("a", "staging-6", Kind::Oci, "new");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/a/manifests/latest", 1, 400));
     let out = Sandbox::new().run(
         &[&format!("{}/a:staging-6", proxy.host()), "latest"],
@@ -207,7 +206,7 @@ fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
             pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"))
         })
         .collect();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     let h = proxy.host();
     let stdin: String = repos
         .iter()

@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use testkit::image::Kind;
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+use testkit::proxy::Fault;
 
-use crate::support::{assert_code, in_background, request, single_record, Sandbox};
+use crate::support::{assert_code, in_background, request, single_record, Registry, Sandbox};
 
 #[test]
 fn durations_take_units_and_the_old_plain_seconds() {
@@ -40,7 +39,7 @@ fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
     let pusher = registry.pusher();
     let old = pusher.push("a", "latest", Kind::Oci, "old");
     pusher.push("a", "staging-1", Kind::Oci, "new");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // The plan's reading of a:latest is held until the deadline is past.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 1));
     let stdin = request(&proxy.host(), "a", "staging-1", "latest");

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use registry_tag::{plan, Client, Credentials, Image, Intent, Move, Options, Outcome, FRESH};
 use testkit::image::Kind;
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+
+use crate::support::Registry;
+use testkit::proxy::Fault;
 
 fn client() -> Client {
     Client::new(Options::default(), Credentials::anonymous())
@@ -44,7 +45,7 @@ fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
 fn a_failed_apply_tells_each_steps_outcome() {
     let registry = Registry::start();
     let pusher = registry.pusher();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     let mut moves = Vec::new();
     for repo in ["a", "b"] {
         pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));

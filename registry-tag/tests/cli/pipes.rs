@@ -2,9 +2,8 @@
 //! was left undone or unreported (issue 11.1).
 
 use testkit::image::Kind;
-use testkit::registry::Registry;
 
-use crate::support::{assert_code, request, run_with_closed_stdout};
+use crate::support::{assert_code, request, run_with_closed_stdout, Registry};
 
 #[test]
 fn a_resolve_whose_digest_was_not_printed_is_not_success() {

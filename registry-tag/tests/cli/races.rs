@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use testkit::image::{Kind, Pushed};
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+use testkit::proxy::Fault;
 
-use crate::support::{assert_code, in_background, request, tag_records, Sandbox};
+use crate::support::{assert_code, in_background, request, tag_records, Registry, Sandbox};
 
 /// `latest` and two candidate builds of images `a` and `b`.
 struct Images {
@@ -41,7 +40,7 @@ fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
     let registry = Registry::start();
     let pushed = images(&registry);
     let pusher = registry.pusher();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // b's move times out at the client and lands on the registry later:
     // right after the next PUT of b:latest that reaches it (the restore).
     // The retry is refused (400, not retried), so the outcome stays unknown.
@@ -90,7 +89,7 @@ fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
 fn late_writes_that_keep_landing_are_reported_with_each_tags_last_digest() {
     let registry = Registry::start();
     let pushed = images(&registry);
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // Every attempt of b's move times out and is held; each later PUT of
     // b:latest (every restore) lets one of them land right after it, so the
     // registry has not settled when the bounded rounds of restores end.
@@ -140,7 +139,7 @@ fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
     let registry = Registry::start();
     let pushed = images(&registry);
     let pusher = registry.pusher();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // Run 1's read-back of a:latest (its 2nd HEAD there; the 1st is the
     // plan's) waits until run 2 has moved everything.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
@@ -201,7 +200,7 @@ fn a_racing_run_with_expect_current_is_refused_and_changes_nothing() {
     let registry = Registry::start();
     let pushed = images(&registry);
     let pusher = registry.pusher();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
     let first = in_background(&["--atomic"], both(&proxy.host(), "staging-x"));
     assert!(proxy.wait_held(1, Duration::from_secs(20)));

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use testkit::image::Kind;
-use testkit::registry::Registry;
 
-use crate::support::{assert_code, request, Sandbox};
+use crate::support::{assert_code, request, Registry, Sandbox};
 
 /// Runs with GitHub Actions variables; returns (output, summary, outputs file).
 fn run_in_actions(args: &[&str], stdin: Option<&str>) -> (testkit::Output, String, String) {

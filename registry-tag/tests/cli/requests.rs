@@ -5,9 +5,8 @@
 
 use serde_json::{json, Value};
 use testkit::image::Kind;
-use testkit::registry::Registry;
 
-use crate::support::{assert_code, tag_records, Sandbox};
+use crate::support::{assert_code, tag_records, Registry, Sandbox};
 
 fn lines(values: &[Value]) -> String {
     values.iter().map(|v| format!("{v}\n")).collect()

@@ -1,9 +1,8 @@
 //! Resolving and listing tags; bad and missing references.
 
 use testkit::image::Kind;
-use testkit::registry::Registry;
 
-use crate::support::{assert_code, single_record, tag_records, Sandbox};
+use crate::support::{assert_code, single_record, tag_records, Registry, Sandbox};
 
 #[test]
 fn resolve_prints_the_tag_record() {
@@ -159,13 +158,13 @@ fn help_documents_flags_variables_and_exit_codes() {
 fn list_prints_each_page_before_the_next_is_fetched() {
     use std::time::Duration;
     use testkit::process::Running;
-    use testkit::proxy::{Fault, Proxy};
+    use testkit::proxy::Fault;
 
     let registry = Registry::start();
     let pusher = registry.pusher();
     let v1 = pusher.push("app", "v1", Kind::Oci, "page-1");
     let v2 = pusher.push("app", "v2", Kind::Oci, "page-2");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // Two pages (distribution 2.8 itself serves one): the first names the
     // second in its Link header; the second is held until released.
     proxy.add_fault(
@@ -175,7 +174,13 @@ fn list_prints_each_page_before_the_next_is_fetched() {
                 "application/json",
                 br#"{"name":"app","tags":["v1"]}"#.to_vec(),
             )
-            .header("Link", r#"</v2/app/tags/list?last=v1&n=1>; rel="next""#),
+            .header(
+                "Link",
+                &format!(
+                    r#"</v2/{}/app/tags/list?last=v1&n=1>; rel="next""#,
+                    registry.namespace()
+                ),
+            ),
     );
     proxy.add_fault(Fault::hold("GET", "/app/tags/list", 2).body(
         "application/json",

@@ -2,11 +2,10 @@
 //! the request budget, counted through the proxy.
 
 use testkit::image::Kind;
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+use testkit::proxy::Fault;
 use testkit::token_server::{TokenField, TokenServer};
 
-use crate::support::{assert_code, single_record, tag_records, Sandbox};
+use crate::support::{assert_code, single_record, tag_records, Registry, Sandbox};
 
 #[test]
 fn retag_keeps_the_source_digest_for_every_manifest_type() {
@@ -150,7 +149,7 @@ fn one_retag_takes_at_most_six_requests() {
     registry
         .pusher()
         .push("app", "staging-4", Kind::OciIndex, "count");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     let out = Sandbox::new().run(
         &[&format!("{}/app:staging-4", proxy.host()), "latest"],
         &[],
@@ -162,11 +161,11 @@ fn one_retag_takes_at_most_six_requests() {
 
     // Bearer registry: the same plus one token request (pull,push asked once).
     let tokens = TokenServer::start(&[("ci", "token-pass-1")], TokenField::Token);
-    let registry = Registry::start_token(&tokens);
+    let registry = testkit::registry::Registry::start_token(&tokens);
     registry
         .pusher()
         .push("app", "staging-4", Kind::Oci, "count");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = testkit::proxy::Proxy::start(&registry.url());
     let out = Sandbox::new().run(
         &[&format!("{}/app:staging-4", proxy.host()), "latest"],
         &[
@@ -189,13 +188,13 @@ fn one_retag_takes_at_most_six_requests() {
 #[test]
 fn a_two_image_rollback_takes_at_most_twelve_requests() {
     let tokens = TokenServer::start(&[("ci", "token-pass-2")], TokenField::Both);
-    let registry = Registry::start_token(&tokens);
+    let registry = testkit::registry::Registry::start_token(&tokens);
     let pusher = registry.pusher();
     for repo in ["platform", "platform-tenant"] {
         pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
         pusher.push(repo, "staging-5", Kind::DockerList, &format!("{repo}-new"));
     }
-    let proxy = Proxy::start(&registry.url());
+    let proxy = testkit::proxy::Proxy::start(&registry.url());
     let stdin = format!(
         "{{\"image\":\"{h}/platform\",\"source\":\"staging-5\",\"tag\":\"latest\"}}\n\
          {{\"image\":\"{h}/platform-tenant\",\"source\":\"staging-5\",\"tag\":\"latest\"}}\n",
@@ -220,7 +219,7 @@ fn transient_failures_are_retried_honouring_retry_after() {
     let registry = Registry::start();
     let pusher = registry.pusher();
     let pushed = pusher.push("app", "staging-6", Kind::Oci, "retry");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     // The source GET fails once (503, Retry-After: 1), then goes through.
     proxy.add_fault(
         Fault::status("GET", "/app/manifests/staging-6", 1, 503)
@@ -251,7 +250,7 @@ fn transient_failures_are_retried_honouring_retry_after() {
 fn retries_are_bounded() {
     let registry = Registry::start();
     registry.pusher().push("app", "v1", Kind::Oci, "bounded");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 502));
     let out = Sandbox::new().run(&[&format!("{}/app:v1", proxy.host())], &[], None);
     assert_code(&out, 1);

@@ -1,7 +1,10 @@
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use registry_tag::TagRecord;
 use serde_json::Value;
+use testkit::image::{Kind, Pushed};
 use testkit::Output;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_registry-tag");
@@ -125,4 +128,106 @@ pub fn in_background(args: &[&str], stdin: String) -> std::thread::JoinHandle<Ou
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Sandbox::new().run(&args, &[], Some(&stdin))
     })
+}
+
+/// A registry for one test: its own namespace (`127.0.0.1:PORT/tN/...`) in
+/// a `docker-registry` shared with the tests running at the same time
+/// (starting one costs more than most tests). The process stops when the
+/// last test using it ends, so none outlives the test binary.
+#[derive(Debug)]
+pub struct Registry {
+    shared: Arc<testkit::registry::Registry>,
+    namespace: String,
+}
+
+static SHARED: Mutex<Weak<testkit::registry::Registry>> = Mutex::new(Weak::new());
+static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
+
+impl Registry {
+    pub fn start() -> Registry {
+        let shared = {
+            let mut weak = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+            weak.upgrade().unwrap_or_else(|| {
+                let started = Arc::new(testkit::registry::Registry::start());
+                *weak = Arc::downgrade(&started);
+                started
+            })
+        };
+        let namespace = format!("t{}", NAMESPACES.fetch_add(1, Ordering::Relaxed));
+        Registry { shared, namespace }
+    }
+
+    /// `127.0.0.1:PORT/tN`: put `/repo` after it for an image name.
+    pub fn host(&self) -> String {
+        format!("{}/{}", self.shared.host(), self.namespace)
+    }
+
+    /// `tN`, the first path component of every repository of this test.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Pushes and reads back under this test's namespace.
+    pub fn pusher(&self) -> Pusher {
+        Pusher {
+            inner: self.shared.pusher(),
+            namespace: self.namespace.clone(),
+        }
+    }
+
+    /// A counting/fault proxy in front of the registry, for this test.
+    pub fn proxy(&self) -> Proxy {
+        Proxy {
+            inner: testkit::proxy::Proxy::start(&self.shared.url()),
+            namespace: self.namespace.clone(),
+        }
+    }
+}
+
+/// [`testkit::image::Pusher`] inside one test's namespace.
+#[derive(Debug, Clone)]
+pub struct Pusher {
+    inner: testkit::image::Pusher,
+    namespace: String,
+}
+
+impl Pusher {
+    fn repo(&self, repo: &str) -> String {
+        format!("{}/{repo}", self.namespace)
+    }
+
+    pub fn push(&self, repo: &str, tag: &str, kind: Kind, seed: &str) -> Pushed {
+        self.inner.push(&self.repo(repo), tag, kind, seed)
+    }
+
+    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
+        self.inner
+            .put_manifest(&self.repo(repo), reference, media_type, bytes)
+    }
+
+    pub fn digest_of(&self, repo: &str, reference: &str) -> Option<String> {
+        self.inner.digest_of(&self.repo(repo), reference)
+    }
+}
+
+/// [`testkit::proxy::Proxy`] whose `host()` carries the test's namespace.
+#[derive(Debug)]
+pub struct Proxy {
+    inner: testkit::proxy::Proxy,
+    namespace: String,
+}
+
+impl Proxy {
+    /// `127.0.0.1:PROXYPORT/tN`: put `/repo` after it for an image name.
+    pub fn host(&self) -> String {
+        format!("{}/{}", self.inner.host(), self.namespace)
+    }
+}
+
+impl std::ops::Deref for Proxy {
+    type Target = testkit::proxy::Proxy;
+
+    fn deref(&self) -> &testkit::proxy::Proxy {
+        &self.inner
+    }
 }

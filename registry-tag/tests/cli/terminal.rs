@@ -3,9 +3,8 @@
 //! `--json`, digests only with `-q`.
 
 use testkit::image::Kind;
-use testkit::registry::Registry;
 
-use crate::support::{assert_code, run_on_terminal, tag_records, Sandbox};
+use crate::support::{assert_code, run_on_terminal, tag_records, Registry, Sandbox};
 
 #[test]
 fn a_resolve_on_a_terminal_prints_the_bare_digest() {
