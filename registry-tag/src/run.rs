@@ -376,10 +376,23 @@ impl Tool {
         if records.is_empty() {
             return Ok(());
         }
-        let digests: BTreeMap<&str, &str> = records
-            .iter()
-            .map(|r| (r.image.as_str(), r.digest.as_str()))
-            .collect();
+        // Keyed by image; by image:tag when one image's tags point at
+        // different digests (then no one digest is "the image's").
+        let mut by_image: BTreeMap<String, &str> = BTreeMap::new();
+        let mut ambiguous = false;
+        for r in records {
+            if let Some(seen) = by_image.insert(r.image.clone(), &r.digest) {
+                ambiguous |= seen != r.digest;
+            }
+        }
+        let digests: BTreeMap<String, &str> = if ambiguous {
+            records
+                .iter()
+                .map(|r| (format!("{}:{}", r.image, r.tag), r.digest.as_str()))
+                .collect()
+        } else {
+            by_image
+        };
         match digests.len() {
             1 => self.ci.set_output("digest", &records[0].digest)?,
             _ => self.ci.set_output(

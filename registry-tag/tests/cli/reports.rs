@@ -154,3 +154,20 @@ fn independent_moves_summarise_each_failure_after_the_verdict() {
     );
     assert!(outputs.is_empty(), "{outputs}");
 }
+
+#[test]
+fn one_images_tags_at_different_digests_are_keyed_by_tag() {
+    let registry = Registry::start();
+    let pusher = registry.pusher();
+    let x = pusher.push("app", "x", Kind::Oci, "x");
+    let y = pusher.push("app", "y", Kind::Oci, "y");
+    let h = registry.host();
+    let stdin = request(&h, "app", "x", "latest") + &request(&h, "app", "y", "stable");
+    let (out, _, outputs) = run_in_actions(&["--atomic"], Some(&stdin));
+    assert_code(&out, 0);
+    let outputs = parse_outputs(&outputs);
+    let digests: BTreeMap<String, String> =
+        serde_json::from_str(&outputs["digests"]).expect("digests is a JSON object");
+    assert_eq!(digests[&format!("{h}/app:latest")], x.digest);
+    assert_eq!(digests[&format!("{h}/app:stable")], y.digest);
+}
