@@ -191,10 +191,23 @@ impl Tool {
         let result = if self.atomic {
             let result = plan(&self.client, moves, intent)
                 .and_then(|planned| self.carry_out(&planned, &mut report));
-            if let Err(e) = &result {
-                report.verdict = Some(failure_verdict(e));
+            match result {
+                Err(e) => {
+                    report.verdict = Some(failure_verdict(&e));
+                    Err(e)
+                }
+                // stdout closed before every record was written.
+                Ok(Code::Failed) => Ok(stdout_closed(
+                    TOOL,
+                    Some(if self.dry_run {
+                        "the dry run's records were not all written"
+                    } else {
+                        "the records were not all written (the moves were made)"
+                    }),
+                    Code::Failed,
+                )),
+                ok => ok,
             }
-            result
         } else {
             self.independent(moves, intent, &mut report)
         };
@@ -255,7 +268,7 @@ impl Tool {
 
     /// Applies (or, dry, shows) one plan: records or a table on stdout,
     /// people's lines on stderr. `Ok(Code::Failed)` when stdout was closed
-    /// before every record was written (already said on stderr).
+    /// before every record was written.
     fn carry_out(&mut self, planned: &Plan, report: &mut Report) -> Result<Code, Error> {
         if self.dry_run {
             planned.check_expected()?;
@@ -288,7 +301,7 @@ impl Tool {
             if self.atomic {
                 report.verdict = Some(success_verdict(&rows, true));
             }
-            return self.show(rows, report, "");
+            return self.show(rows, report);
         }
         match planned.apply(&self.client) {
             Ok(records) => {
@@ -305,7 +318,7 @@ impl Tool {
                 if self.atomic {
                     report.verdict = Some(success_verdict(&rows, false));
                 }
-                self.show(rows, report, "the moves were made")
+                self.show(rows, report)
             }
             Err(e) => {
                 let rows: Vec<(TagRecord, &'static str)> = e
@@ -313,19 +326,20 @@ impl Tool {
                     .iter()
                     .map(|r| (r.clone(), if r.changed { "MOVED" } else { "as before" }))
                     .collect();
-                // A closed stdout is said on stderr; the error says the rest.
-                self.show(rows, report, "")?;
+                // A closed stdout changes nothing: the run failed anyway.
+                self.show(rows, report)?;
                 Err(Error::Move(e))
             }
         }
     }
 
-    /// Writes `rows` to stdout and keeps them for the summary and outputs.
+    /// Writes `rows` to stdout and keeps them for the summary and outputs;
+    /// `Ok(Code::Failed)` when stdout was closed (the caller says what that
+    /// left undone).
     fn show(
         &mut self,
         rows: Vec<(TagRecord, &'static str)>,
         report: &mut Report,
-        done: &str,
     ) -> Result<Code, Error> {
         // A table needs every row for its widths: it is shown at the end.
         let result = match self.out.format() {
@@ -337,15 +351,7 @@ impl Tool {
         };
         report.rows.extend(rows);
         match result {
-            Err(e) if is_broken_pipe(&e) => {
-                let what = if done.is_empty() {
-                    "the records of this run were not all written".to_string()
-                } else {
-                    format!("the records were not all written ({done})")
-                };
-                let _ = stdout_closed(TOOL, Some(&what), Code::Failed);
-                Ok(Code::Failed)
-            }
+            Err(e) if is_broken_pipe(&e) => Ok(Code::Failed),
             Err(e) => Err(e),
             Ok(()) => Ok(Code::Ok),
         }

@@ -48,6 +48,7 @@ fn moves_whose_records_were_not_written_are_not_success_but_stay_made() {
         "{}",
         out.stderr
     );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert_eq!(pusher.digest_of("a", "latest"), Some(new.digest));
 }
 
@@ -63,6 +64,12 @@ fn independent_moves_stop_at_a_closed_stdout_and_say_what_was_not_made() {
     assert_code(&out, 1);
     assert!(
         out.stderr.contains("stdout closed: 1 of 2 moves not made"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("stdout closed").count(),
+        1,
         "{}",
         out.stderr
     );
