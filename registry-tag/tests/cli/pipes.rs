@@ -48,7 +48,12 @@ fn moves_whose_records_were_not_written_are_not_success_but_stay_made() {
         "{}",
         out.stderr
     );
-    assert_eq!(out.stderr.matches("stdout closed").count(), 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("stdout closed").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     assert_eq!(pusher.digest_of("a", "latest"), Some(new.digest));
 }
 
