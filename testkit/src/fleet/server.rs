@@ -1,11 +1,22 @@
-//! Listening sockets, request workers, and writing replies.
+//! Listening sockets, connection workers, reading requests and writing
+//! replies.
+//!
+//! The fleet speaks just enough HTTP/1.1 itself rather than through
+//! tiny_http: tiny_http hands each connection to a thread pool that, under a
+//! burst of new connections, can queue one behind a busy thread (a race in
+//! its idle-thread count), so with injected latency five checks started at
+//! once on one tenant took two round trips instead of one, and the fake
+//! fleet, not the tool, set the benchmark's figure. Here each worker accepts
+//! a connection, reads one request (request line, headers, a
+//! `Content-Length` body), answers it and closes the connection.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::TcpListener;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -19,11 +30,11 @@ pub(super) enum Route {
     Prefixed,
 }
 
-/// One listening server. Worker threads take requests from tiny_http and
-/// answer them; a worker that takes a request while no other is idle starts
-/// another first, so a slow (delayed) request never holds up the next one,
-/// and no thread is started per request once the pool has grown to the
-/// server's peak concurrency.
+/// One listening server. Its workers each accept a connection and serve it;
+/// a worker that accepts while no other is waiting starts another first, so
+/// a slow (delayed) request never holds up the next one, and no thread is
+/// started per request once the pool has grown to the server's peak
+/// concurrency.
 pub(super) struct Running {
     pub(super) port: u16,
     pool: Arc<Pool>,
@@ -31,11 +42,12 @@ pub(super) struct Running {
 
 /// What a server's workers share.
 struct Pool {
-    server: tiny_http::Server,
+    listener: TcpListener,
+    port: u16,
     stop: Stop,
     route: Route,
     tenants: Arc<Vec<TenantState>>,
-    /// Workers waiting for a request.
+    /// Workers waiting in `accept`.
     idle: AtomicUsize,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -54,76 +66,17 @@ impl Running {
     ) -> io::Result<Running> {
         let listener = listen(port)?;
         let port = listener.local_addr()?.port();
-        let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
         let pool = Arc::new(Pool {
-            server,
+            listener,
+            port,
             stop: Stop::default(),
             route,
             tenants,
             idle: AtomicUsize::new(0),
             workers: Mutex::new(Vec::new()),
         });
-        add_worker(&pool, port)?;
+        add_worker(&pool)?;
         Ok(Running { port, pool })
-    }
-}
-
-/// Starts one more worker, unless the server is stopping.
-fn add_worker(pool: &Arc<Pool>, port: u16) -> io::Result<()> {
-    let mut workers = pool.workers.lock().unwrap();
-    if pool.stop.is_stopped() {
-        return Ok(());
-    }
-    pool.idle.fetch_add(1, Ordering::SeqCst);
-    let shared = pool.clone();
-    match thread::Builder::new()
-        .name(format!("fleet-{port}"))
-        .spawn(move || work(&shared, port))
-    {
-        Ok(worker) => {
-            workers.push(worker);
-            Ok(())
-        }
-        Err(e) => {
-            pool.idle.fetch_sub(1, Ordering::SeqCst);
-            Err(e)
-        }
-    }
-}
-
-fn work(pool: &Arc<Pool>, port: u16) {
-    loop {
-        let request = match pool.server.recv() {
-            Ok(request) => request,
-            Err(_) if pool.stop.is_stopped() => return,
-            Err(_) => continue,
-        };
-        if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // The last idle worker: keep one waiting for the next request.
-            // (A worker that cannot be started only costs concurrency.)
-            let _ = add_worker(pool, port);
-        }
-        if !pool.stop.is_stopped() {
-            handle(request, pool.route, &pool.tenants, &pool.stop);
-        }
-        pool.idle.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Stops the workers (waking any asleep in a delay); the port closes when
-/// the `Server` goes with the pool.
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.pool.stop.set();
-        // No worker is added once stopped, so this is every one of them;
-        // each wakes from one unblock, sees the stop and ends.
-        let workers = std::mem::take(&mut *self.pool.workers.lock().unwrap());
-        for _ in &workers {
-            self.pool.server.unblock();
-        }
-        for worker in workers {
-            let _ = worker.join();
-        }
     }
 }
 
@@ -143,25 +96,154 @@ pub(super) fn listen(port: u16) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-pub(super) fn handle(
-    mut request: tiny_http::Request,
+/// Starts one more worker, unless the server is stopping.
+fn add_worker(pool: &Arc<Pool>) -> io::Result<()> {
+    let mut workers = pool.workers.lock().unwrap();
+    if pool.stop.is_stopped() {
+        return Ok(());
+    }
+    pool.idle.fetch_add(1, Ordering::SeqCst);
+    let shared = pool.clone();
+    match thread::Builder::new()
+        .name(format!("fleet-{}", pool.port))
+        .spawn(move || work(&shared))
+    {
+        Ok(worker) => {
+            workers.push(worker);
+            Ok(())
+        }
+        Err(e) => {
+            pool.idle.fetch_sub(1, Ordering::SeqCst);
+            Err(e)
+        }
+    }
+}
+
+fn work(pool: &Arc<Pool>) {
+    loop {
+        let accepted = pool.listener.accept();
+        if pool.stop.is_stopped() {
+            return;
+        }
+        let Ok((stream, _)) = accepted else { continue };
+        if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last waiting worker: keep one waiting for the next
+            // connection. (One that cannot be started only costs concurrency.)
+            let _ = add_worker(pool);
+        }
+        serve_connection(stream, pool);
+        pool.idle.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Stops the workers (waking any asleep in a delay) and closes the port.
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.pool.stop.set();
+        // Shutting a listening socket down wakes every thread blocked in
+        // accept (Linux) and refuses new connections at once.
+        let _ = rustix::net::shutdown(&self.pool.listener, rustix::net::Shutdown::Read);
+        // No worker is added once stopped, so this is every one of them.
+        let workers = std::mem::take(&mut *self.pool.workers.lock().unwrap());
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// A request as read from the connection.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Longest request head or body read.
+const MAX_READ: u64 = 1 << 20;
+
+/// Reads one request: request line, headers up to the empty line, and a
+/// body of `Content-Length` bytes. `None` for a connection that closes or
+/// stalls first, or sends what is not an HTTP/1.x request.
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let mut reader = reader.take(MAX_READ);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+    if !version.starts_with("HTTP/1.") {
+        return None;
+    }
+    let (method, target) = (method.to_string(), target.to_string());
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let mut request = Request {
+        method,
+        target,
+        headers,
+        body: String::new(),
+    };
+    let length: u64 = request
+        .header("Content-Length")
+        .map_or(Some(0), |v| v.parse().ok())?;
+    let mut body = Vec::new();
+    reader
+        .into_inner()
+        .take(length.min(MAX_READ))
+        .read_to_end(&mut body)
+        .ok()?;
+    request.body = String::from_utf8_lossy(&body).into_owned();
+    Some(request)
+}
+
+/// Serves the one request on `stream`, then closes it (every reply says
+/// `Connection: close`).
+fn serve_connection(stream: TcpStream, pool: &Pool) {
+    // A client that stalls mid-request gives up its worker after this.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(&stream);
+    let Some(request) = read_request(&mut reader) else {
+        return;
+    };
+    let Some(raw) = respond(&request, pool.route, &pool.tenants, &pool.stop) else {
+        return;
+    };
+    let mut writer = &stream;
+    let _ = writer.write_all(&raw);
+    let _ = writer.flush();
+}
+
+/// The bytes to send for `request`; `None` to send nothing (stopping).
+fn respond(
+    request: &Request,
     route: Route,
     tenants: &[TenantState],
     stop: &Stop,
-) {
-    let url = request.url().to_string();
-    let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let header = |name: &'static str| {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv(name))
-            .map(|h| h.value.as_str().to_string())
-    };
-    let (authorization, org_id) = (header("Authorization"), header(ORG_HEADER));
-    let mut body = String::new();
-    let _ = request.as_reader().take(1 << 20).read_to_string(&mut body);
-
+) -> Option<Vec<u8>> {
+    let (raw_path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
     let located = match route {
         Route::Single(i) => Some((Some(i), raw_path.to_string())),
         Route::Prefixed => locate_prefixed(raw_path, tenants.len()),
@@ -178,28 +260,23 @@ pub(super) fn handle(
         Some((None, _)) => Reply::error(404, "no such tenant"),
         Some((Some(i), path)) => {
             let incoming = Incoming {
-                method: request.method().as_str().to_string(),
+                method: request.method.clone(),
                 path,
                 query: query.to_string(),
-                authorization,
-                org_id,
-                body,
+                authorization: request.header("Authorization"),
+                org_id: request.header(ORG_HEADER),
+                body: request.body.clone(),
             };
             match serve_tenant(&tenants[i], tenants, &incoming, stop) {
                 Some(reply) => reply,
-                None => {
-                    // Down in the shared-port layout: a reply that is not
-                    // HTTP, so the client sees a transport error.
-                    let mut writer = request.into_writer();
-                    let _ = writer.write_all(b"down\r\n\r\n");
-                    let _ = writer.flush();
-                    return;
-                }
+                // Down in the shared-port layout: a reply that is not HTTP,
+                // so the client sees a transport error.
+                None => return Some(b"down\r\n\r\n".to_vec()),
             }
         }
     };
     if stop.is_stopped() {
-        return;
+        return None;
     }
     let mut raw = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -209,9 +286,7 @@ pub(super) fn handle(
         reply.body.len()
     );
     raw.push_str(&reply.body);
-    let mut writer = request.into_writer();
-    let _ = writer.write_all(raw.as_bytes());
-    let _ = writer.flush();
+    Some(raw.into_bytes())
 }
 
 /// `/t/3/workspaces` → tenant 3, `/workspaces`; a path outside `/t/` is
