@@ -3,8 +3,9 @@
 
 use std::ops::ControlFlow;
 
-/// At most this many requests of one phase run at once.
-pub const PARALLEL: usize = 8;
+/// At most this many requests of one phase run at once: enough for a
+/// release's images (ten move in one wave), few enough for any registry.
+pub const PARALLEL: usize = 16;
 
 /// `job` over every item, at most [`PARALLEL`] at a time; the results keep
 /// the items' order.
