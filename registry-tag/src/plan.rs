@@ -233,7 +233,7 @@ impl Step {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub(crate) steps: Vec<Step>,
-    /// When the destinations were read.
+    /// When the reading of the destinations arrived.
     pub(crate) read_at: Instant,
 }
 
@@ -306,8 +306,8 @@ pub fn plan(client: &Client, moves: Vec<Move>, intent: Intent) -> Result<Plan, E
         return Err(Error::Missing(missing));
     }
     let destinations: Vec<Reference> = moves.iter().map(Move::destination).collect();
-    let read_at = Instant::now();
     let currents = in_parallel(&destinations, |r| client.resolve_optional(r));
+    let read_at = Instant::now();
     let mut steps = Vec::with_capacity(moves.len());
     for (mv, current) in moves.into_iter().zip(currents) {
         let manifest = sources[&mv.source_reference()].clone();
