@@ -43,16 +43,17 @@ fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
     // The plan's reading of a:latest is held until the deadline is past.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 1));
     let stdin = request(&proxy.host(), "a", "staging-1", "latest");
-    let run = in_background(&["--atomic", "--timeout", "300ms"], stdin);
+    // (Long enough that the run surely starts its plan before it passes.)
+    let run = in_background(&["--atomic", "--timeout", "1s"], stdin);
     assert!(proxy.wait_held(1, Duration::from_secs(20)));
     // Holding the server while the deadline passes (not racing it).
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1100));
     proxy.release();
     let out = run.join().expect("the run");
     assert_code(&out, 1);
     assert!(
         out.stderr
-            .contains("--timeout 300ms passed before any tag was moved; nothing was changed"),
+            .contains("--timeout 1s passed before any tag was moved; nothing was changed"),
         "{}",
         out.stderr
     );
