@@ -6,7 +6,10 @@
 //! The proxy's address is fronted by a plain TCP relay that closes TLS
 //! handshakes at once, as a plain-http registry does, so clients that probe
 //! https first (skopeo) fall back to http without waiting out a handshake
-//! timeout.
+//! timeout. The relay spreads connections over PROXIES identical proxies:
+//! one tiny_http server queues part of a burst of new connections behind
+//! busy ones (a race in its connection pool), which would make the sandbox,
+//! not the client, set the time of moves made in parallel.
 //!
 //! Prints `REGISTRY=host:port`, `PROXY=host:port` and, with auth,
 //! `USERNAME=` and `PASSWORD=` lines, then `READY`. Then reads commands on
@@ -83,12 +86,21 @@ fn main() {
         );
         pusher.put_manifest(&repo, "latest", two.media_type, &two.bytes);
     }
-    let proxy = Proxy::start(&registry.url());
-    proxy.set_latency(Duration::from_millis(latency_ms));
+    let proxies: Vec<Proxy> = (0..PROXIES)
+        .map(|_| {
+            let proxy = Proxy::start(&registry.url());
+            proxy.set_latency(Duration::from_millis(latency_ms));
+            proxy
+        })
+        .collect();
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "REGISTRY={}", registry.host());
-    let front = tls_refusing_relay(proxy.host().parse().expect("proxy address"));
+    let targets = proxies
+        .iter()
+        .map(|p| p.host().parse().expect("proxy address"))
+        .collect();
+    let front = tls_refusing_relay(targets);
     let _ = writeln!(out, "PROXY={front}");
     if auth != "none" {
         let _ = writeln!(out, "USERNAME={USER}");
@@ -104,9 +116,10 @@ fn main() {
         match line.trim() {
             "count" => {
                 let now = token_count();
-                let _ = writeln!(out, "COUNT {}", proxy.count() + now - tokens_before);
+                let through: usize = proxies.iter().map(Proxy::count).sum();
+                let _ = writeln!(out, "COUNT {}", through + now - tokens_before);
                 let _ = out.flush();
-                proxy.reset_counts();
+                proxies.iter().for_each(Proxy::reset_counts);
                 tokens_before = now;
             }
             "quit" => break,
@@ -127,13 +140,18 @@ fn usage(problem: &str) -> ! {
     std::process::exit(2)
 }
 
-/// Relays loopback TCP connections to `target`, closing any that opens with
-/// a TLS handshake record (first byte 0x16) instead of an HTTP request.
-fn tls_refusing_relay(target: SocketAddr) -> SocketAddr {
+/// Proxies behind the relay: more than the connections a client opens at once.
+const PROXIES: usize = 16;
+
+/// Relays loopback TCP connections to the `targets` in turn, closing any
+/// that opens with a TLS handshake record (first byte 0x16) instead of an
+/// HTTP request.
+fn tls_refusing_relay(targets: Vec<SocketAddr>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let addr = listener.local_addr().expect("relay address");
     std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
+        for (client, target) in listener.incoming().flatten().zip(targets.iter().cycle()) {
+            let target = *target;
             std::thread::spawn(move || relay(client, target));
         }
     });
