@@ -61,7 +61,7 @@ pub struct MoveError {
     /// tag moved since it was read).
     pub attempted: bool,
     /// True when another writer moved a tag of the plan during the run:
-    /// nothing was undone.
+    /// nothing was undone, and `unrestored` says where every tag is.
     pub interfered: bool,
     /// How many tags were put back.
     pub undone: usize,
@@ -84,7 +84,7 @@ impl fmt::Display for MoveError {
         if self.interfered {
             return write!(
                 f,
-                "{}; the tags are NOT all-or-nothing: {}; nothing was undone, so as not to fight the other writer (serialise promotions)",
+                "{}; this run's moves do not hold; every tag now: {}; nothing was undone, so as not to fight the other writer (serialise promotions)",
                 self.cause,
                 self.unrestored.join("; ")
             );
@@ -277,34 +277,42 @@ impl Plan {
                 step.current().unwrap_or("nothing"),
                 step.digest()
             ));
+            // The read-back may be older for some tags than for others:
+            // read the whole set again to say where every tag is now.
+            let seen = self.read_back(client);
+            let every_tag = self.last_seen(&seen);
             let mut error = self.final_state(first, cause, seen, vec![None; self.steps.len()]);
             error.interfered = true;
+            error.unrestored = vec![every_tag];
             return error;
         }
         let (undone, problems, seen, settled) = self.restore_all(client, unknown, seen);
-        let last: Vec<String> = seen
-            .iter()
-            .map(|now| match now {
-                Ok(Some(digest)) => digest.clone(),
-                Ok(None) => "nothing (absent)".to_string(),
-                Err(_) => "unknown (unreadable)".to_string(),
-            })
-            .collect();
+        let every_tag = self.last_seen(&seen);
         let mut error = self.final_state(failed, cause, seen, problems);
         error.undone = undone;
         if !settled {
-            let last_seen: Vec<String> = self
-                .steps
-                .iter()
-                .zip(&last)
-                .map(|(s, now)| format!("{} → {now}", s.mv.destination()))
-                .collect();
             error.unrestored.push(format!(
-                "the registry did not settle after {SETTLE_ROUNDS} rounds of restores (a write of unknown outcome kept landing), so this is not sure; last seen: {}",
-                last_seen.join(", ")
+                "the registry did not settle after {SETTLE_ROUNDS} rounds of restores (a write of unknown outcome kept landing), so this is not sure; last seen: {every_tag}"
             ));
         }
         error
+    }
+
+    /// `image:tag → digest, …` for every tag of the plan, as `seen`.
+    fn last_seen(&self, seen: &Reading) -> String {
+        self.steps
+            .iter()
+            .zip(seen)
+            .map(|(s, now)| {
+                let now = match now {
+                    Ok(Some(digest)) => digest.as_str(),
+                    Ok(None) => "nothing (absent)",
+                    Err(_) => "unknown (unreadable)",
+                };
+                format!("{} → {now}", s.mv.destination())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Puts back every tag that moved or may have moved; when a write's

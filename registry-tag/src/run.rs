@@ -485,7 +485,7 @@ fn failure_verdict(error: &Error) -> String {
             attempted: false, ..
         }) => "FAILED: refused; nothing was changed".into(),
         Error::Move(e) if e.interfered => {
-            "FAILED: another writer moved tags during this run; NOT all-or-nothing".into()
+            "FAILED: another writer moved tags during this run; nothing undone".into()
         }
         Error::Move(e) if !e.unrestored.is_empty() => "FAILED: NOT fully restored".into(),
         Error::Move(e) if e.undone > 0 => "FAILED: every tag is back at its previous digest".into(),

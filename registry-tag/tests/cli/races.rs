@@ -173,7 +173,12 @@ fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
         first.stderr
     );
     assert!(
-        first.stderr.contains("NOT all-or-nothing"),
+        first.stderr.contains(&format!(
+            "every tag now: {a} → {}, {h}/b:latest → {}",
+            pushed.a[2].digest,
+            pushed.b[2].digest,
+            h = proxy.host()
+        )),
         "{}",
         first.stderr
     );
