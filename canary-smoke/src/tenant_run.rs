@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Instant;
 
 use common::ci::neutralize;
-use common::redact::scrub;
+use common::redact::{excerpt, scrub};
 use common::Tenant;
 use serde_json::{Map, Value};
 
@@ -268,9 +268,9 @@ impl<'a> TenantRun<'a> {
         mut record: CheckRecord,
         vars: &BTreeMap<String, String>,
     ) -> (CheckRecord, Vec<(String, String)>) {
-        // A tenant may echo its token back, raw or JSON-escaped: scrubbed
-        // before it is cut or escaped, so every form is still recognised.
-        let clean = |text: &str| neutralize(&scrub(text), EXCERPT_CHARS);
+        // A tenant may echo its token back, raw or JSON-escaped: secret JSON
+        // values masked and every form scrubbed before it is cut or escaped.
+        let clean = |text: &str| excerpt(text, EXCERPT_CHARS);
         let requester = self.runner.requester;
         record.sent = true;
         let mut captured = Vec::new();

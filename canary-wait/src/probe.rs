@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use common::ci::neutralize;
 use common::http::{parse_retry_after, Failure};
-use common::redact::scrub;
+use common::redact::excerpt;
 use common::{Sha, Tenant};
 use serde_json::Value;
 
@@ -160,7 +159,7 @@ impl Prober {
             }
             Some(other) => Observation::error(format!(
                 "{field} is not a string: {}",
-                neutralize(&scrub(&other.to_string()), SNIPPET_CHARS)
+                excerpt(&other.to_string(), SNIPPET_CHARS)
             )),
         }
     }
@@ -168,7 +167,7 @@ impl Prober {
 
 /// A reported value as shown: one line, no secret, at most 48 characters.
 fn shown(reported: &str) -> String {
-    neutralize(&scrub(reported.trim()), REPORTED_CHARS)
+    excerpt(reported.trim(), REPORTED_CHARS)
 }
 
 /// `prefix` and the start of `body`, scrubbed and neutralised; nothing for
@@ -178,7 +177,7 @@ fn snippet(prefix: &str, body: &str) -> String {
     if body.is_empty() {
         String::new()
     } else {
-        format!("{prefix}{}", neutralize(&scrub(body), SNIPPET_CHARS))
+        format!("{prefix}{}", excerpt(body, SNIPPET_CHARS))
     }
 }
 

@@ -17,6 +17,12 @@
 //! `term::say`/`note`, every `ci` output, `exit::finish`, `trace` and
 //! `RecordWriter::write` call [`scrub`]; tools pass any other text they write
 //! (JUnit, files, tables) through it too.
+//!
+//! A body shown in part (a trace, a check's `got`, an error) goes through
+//! [`excerpt`]: the values of secret-bearing JSON keys ([`SECRET_KEYS`]) are
+//! masked and the whole text scrubbed BEFORE it is cut, because a cut-off
+//! prefix of a secret no longer matches it, and a token a server has just
+//! sent (a token service's reply) is not registered until it is parsed.
 
 use std::borrow::Cow;
 use std::sync::RwLock;
@@ -190,6 +196,118 @@ pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// JSON keys whose string values are always masked in an [`excerpt`],
+/// compared without regard to case.
+pub const SECRET_KEYS: [&str; 7] = [
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "password",
+    "secret",
+    "authorization",
+];
+
+/// The start of `text` (a response body, an error) fit to show: the values
+/// of [`SECRET_KEYS`] masked, every registered secret scrubbed, then cut to
+/// `max_chars` characters and put on one line ([`crate::ci::neutralize`]).
+/// Masking and scrubbing see the whole text, so a secret that the cut would
+/// split is still recognised.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let masked = mask_json_secrets(text);
+    crate::ci::neutralize(&scrub(&masked), max_chars)
+}
+
+/// `text` with the string value of every [`SECRET_KEYS`] key replaced by
+/// `***`: `{"access_token":"eyJ…"}` → `{"access_token":"***"}`. The text is
+/// scanned, not parsed, so this also works on a body cut short (a value
+/// running to the end is masked to the end) and on JSON escaped inside a
+/// JSON string (`{\"token\":\"…\"}`), at any depth.
+pub fn mask_json_secrets(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(found) = bytes[at..].iter().position(|&b| b == b'"') {
+        let quote = at + found;
+        at = quote + 1;
+        let Some((start, end)) = secret_value(bytes, quote) else {
+            continue;
+        };
+        let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        buf.push_str(&text[copied..start]);
+        buf.push_str(MASK);
+        copied = end;
+        at = end.max(at);
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut buf) => {
+            buf.push_str(&text[copied..]);
+            Cow::Owned(buf)
+        }
+    }
+}
+
+/// When the quote at `quote` opens a [`SECRET_KEYS`] key followed by a
+/// string value, the byte range of that value's content. A key escaped
+/// `depth` times (`\"token\"`) takes a value quoted the same way.
+fn secret_value(bytes: &[u8], quote: usize) -> Option<(usize, usize)> {
+    let depth = bytes[..quote]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    let key = quote + 1;
+    let len = SECRET_KEYS.iter().find_map(|k| {
+        let candidate = bytes.get(key..key + k.len())?;
+        candidate
+            .eq_ignore_ascii_case(k.as_bytes())
+            .then_some(k.len())
+    })?;
+    let mut at = closing_quote(bytes, key + len, depth)?;
+    at = skip_space(bytes, at);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    let start = closing_quote(bytes, at, depth)?;
+    let mut end = start;
+    loop {
+        match bytes.get(end) {
+            None => return Some((start, end)),
+            Some(b'"') => {
+                let run = bytes[start..end]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                // A quote escaped `depth` times ends the value; one preceded
+                // by more backslashes is a quote or backslash inside it.
+                if run % (2 * (depth + 1)) == depth {
+                    return Some((start, end - depth));
+                }
+            }
+            Some(_) => {}
+        }
+        end += 1;
+    }
+}
+
+/// When `depth` backslashes and a quote stand at `at`, the index after them.
+fn closing_quote(bytes: &[u8], at: usize, depth: usize) -> Option<usize> {
+    let slashes = bytes.get(at..at + depth)?;
+    (slashes.iter().all(|&b| b == b'\\') && bytes.get(at + depth) == Some(&b'"'))
+        .then_some(at + depth + 1)
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
 /// At most three readings of one position, without allocating (scrubbing
 /// runs over every byte of every record).
 #[derive(Debug, Default)]
@@ -334,6 +452,47 @@ mod tests {
         let _short = Secret::new("ab!");
         assert_eq!(scrub("ab! is short"), "ab! is short");
         assert!(matches!(scrub("nothing here ✓"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn secret_json_values_are_masked_at_any_depth_and_when_cut() {
+        let cases = [
+            (
+                r#"{"access_token":"eyJ.abc","expires_in":300}"#,
+                r#"{"access_token":"***","expires_in":300}"#,
+            ),
+            (
+                r#"{"Token" : "a\"b\\", "PASSWORD":"x","user":"u"}"#,
+                r#"{"Token" : "***", "PASSWORD":"***","user":"u"}"#,
+            ),
+            (r#"{"id_token":"eyJhbGciOi"#, r#"{"id_token":"***"#),
+            (
+                r#"{"message":"{\"refresh_token\":\"r-1\",\"n\":1}"}"#,
+                r#"{"message":"{\"refresh_token\":\"***\",\"n\":1}"}"#,
+            ),
+            (
+                r#"{"my_token":"keep","secret":null,"authorization":"Bearer x"}"#,
+                r#"{"my_token":"keep","secret":null,"authorization":"***"}"#,
+            ),
+            ("token: not json", "token: not json"),
+        ];
+        for (body, masked) in cases {
+            assert_eq!(mask_json_secrets(body), masked, "{body}");
+        }
+    }
+
+    #[test]
+    fn an_excerpt_is_scrubbed_before_it_is_cut() {
+        let long = format!("xtok-{}", "9".repeat(40));
+        let _secret = Secret::new(long.as_str());
+        let body = format!(r#"{{"echo":"{long}"}}"#);
+        // The cut falls inside the secret: what is left of it no longer
+        // matches, so it must have been scrubbed first.
+        let shown = excerpt(&body, 20);
+        assert!(!shown.contains("xtok-9"), "{shown}");
+        assert_eq!(excerpt(&body, 200), r#"{"echo":"***"}"#);
+        let reply = format!(r#"{{"token":"eyJ{}"}}"#, "A".repeat(500));
+        assert_eq!(excerpt(&reply, 300), r#"{"token":"***"}"#);
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! `-v`:  `TOOL: GET https://h/v2/ -> 200 in 12ms, 345 bytes (retry 1)`
 //! `-vv`: also request and response headers and a body excerpt.
 //! `Authorization`, `Cookie`, `Set-Cookie` and `Proxy-Authorization` show as
-//! `***`, and every line goes through [`crate::redact::scrub`].
+//! `***`, and every line goes through [`crate::redact::scrub`]. A body
+//! excerpt is made with [`crate::redact::excerpt`]: secret-bearing JSON
+//! values (a token service's `{"access_token":"…"}`, read before the tool
+//! has parsed and registered the token) are masked and the body scrubbed
+//! before it is cut.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,8 +20,8 @@ use ureq::http::{HeaderMap, Request, Response};
 use ureq::middleware::MiddlewareNext;
 use ureq::{Body, SendBody};
 
-use crate::ci::neutralize;
 use crate::http::Failure;
+use crate::redact::excerpt;
 use crate::term::say;
 
 static LEVEL: AtomicU8 = AtomicU8::new(0);
@@ -25,6 +29,11 @@ static TOOL: OnceLock<String> = OnceLock::new();
 
 /// Characters of a response body shown at `-vv`.
 pub const BODY_EXCERPT: usize = 300;
+
+/// Bytes of a response body kept for its excerpt: far more than is shown,
+/// so a secret that starts in the shown part is whole when it is scrubbed
+/// (a JWT is well over a thousand characters).
+const BODY_KEPT: usize = 64 * 1024;
 
 /// Headers whose values are never shown.
 const HIDDEN_HEADERS: [&str; 4] = [
@@ -145,7 +154,7 @@ fn show_headers(direction: char, headers: &HeaderMap) {
         let shown = if HIDDEN_HEADERS.contains(&name.as_str()) {
             "***".to_string()
         } else {
-            neutralize(&String::from_utf8_lossy(value.as_bytes()), BODY_EXCERPT)
+            excerpt(&String::from_utf8_lossy(value.as_bytes()), BODY_EXCERPT)
         };
         line(&format!("{direction} {name}: {shown}"));
     }
@@ -162,7 +171,7 @@ struct Excerpt<R> {
 impl<R: Read> Read for Excerpt<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let room = (BODY_EXCERPT * 4).saturating_sub(self.seen.len());
+        let room = BODY_KEPT.saturating_sub(self.seen.len());
         self.seen.extend_from_slice(&buf[..n.min(room)]);
         if n == 0 {
             self.show();
@@ -176,7 +185,7 @@ impl<R> Excerpt<R> {
         if !self.shown {
             self.shown = true;
             let text = String::from_utf8_lossy(&self.seen);
-            line(&format!("< body: {}", neutralize(&text, BODY_EXCERPT)));
+            line(&format!("< body: {}", excerpt(&text, BODY_EXCERPT)));
         }
     }
 }
@@ -194,6 +203,9 @@ mod tests {
     use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::time::Duration;
+
+    /// The trace level is process-wide: tests that set it run one at a time.
+    static LEVEL_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     thread_local! {
         static CAPTURED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
@@ -236,6 +248,7 @@ mod tests {
         let _token = crate::Secret::new("trace-tok/en");
         let url = serve_once(r#"{"echo":"trace-tok\/en"}"#);
         let agent = crate::http::agent("t", "0", Duration::from_secs(5));
+        let _serial = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         set_level(2);
         CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
         let request = ureq::http::Request::builder()
@@ -267,6 +280,41 @@ mod tests {
             !all.contains("trace-tok") && !all.contains("trace-cookie"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn a_token_service_reply_is_never_shown() {
+        // A token as a token service sends it: longer than the excerpt, and
+        // not registered (the tool registers it only once it has parsed the
+        // reply, after the trace has shown the body).
+        let token: &'static str = Box::leak(
+            format!("eyJhbGciOiJSUzI1NiJ9.{}.sig-Zz9", "QUJD".repeat(120)).into_boxed_str(),
+        );
+        let body: &'static str = Box::leak(
+            format!(r#"{{"access_token":"{token}","token":"{token}","expires_in":300}}"#)
+                .into_boxed_str(),
+        );
+        let url = serve_once(body);
+        let agent = crate::http::agent("t", "0", Duration::from_secs(5));
+        let _serial = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        set_level(2);
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+        let mut response = agent.get(&url).call().unwrap();
+        let read = response.body_mut().read_to_string().unwrap();
+        drop(response);
+        let lines = CAPTURED.with(|c| c.borrow_mut().take().unwrap());
+        set_level(0);
+        assert_eq!(read, body, "the body still reads in full");
+        let all = lines.join("\n");
+        assert!(
+            all.contains(r#"< body: {"access_token":"***","token":"***","expires_in":300}"#),
+            "{all}"
+        );
+        let chars: Vec<char> = token.chars().collect();
+        for window in chars.windows(20) {
+            let piece: String = window.iter().collect();
+            assert!(!all.contains(&piece), "{piece:?} of the token in:\n{all}");
+        }
     }
 
     #[test]

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use ureq::Timeout;
 
-use crate::ci::neutralize;
 use crate::duration::human;
-use crate::redact::scrub;
+use crate::redact::excerpt;
 
 /// Longest error text from a library kept in a message.
 const DETAIL_CHARS: usize = 200;
@@ -54,7 +53,7 @@ impl Failure {
     }
 
     fn with_detail(kind: FailureKind, detail: impl fmt::Display) -> Self {
-        let text = neutralize(&scrub(&detail.to_string()), DETAIL_CHARS);
+        let text = excerpt(&detail.to_string(), DETAIL_CHARS);
         Failure {
             detail: Some(text),
             ..Failure::new(kind)

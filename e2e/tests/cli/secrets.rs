@@ -319,3 +319,68 @@ fn registry_error_bodies_echoing_credentials_are_redacted() {
     }));
     assert_none(&problems);
 }
+
+/// Issue 14.1: at `-vv` the trace shows a body excerpt of the token
+/// service's reply (`{"token":"eyJ…","access_token":"eyJ…"}`), read before
+/// the tool has parsed the token and registered it for scrubbing. No piece
+/// of any token the service issued may show, in either tool.
+#[test]
+fn issued_tokens_never_show_in_traces() {
+    let tokens = TokenServer::start(&[(REGISTRY_USER, REGISTRY_PASSWORD)], TokenField::Both);
+    let registry = Registry::start_token(&tokens);
+    let pusher = registry.pusher();
+    for repo in ["e2e/platform", "e2e/platform-tenant"] {
+        pusher.push(repo, &format!("staging-{SHA}"), Kind::Oci, repo);
+        pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
+    }
+    // Every token this service signs starts with the same JWT header (it
+    // carries the signing certificate, over a thousand characters): any 20
+    // characters of it in an output are a piece of an issued token.
+    let sample = tokens.signer().token("e2e/platform", &["pull"]);
+    let header: Vec<char> = sample.split('.').next().unwrap().chars().collect();
+    assert!(header.len() > 1000, "{sample}");
+    let mut secrets: Vec<(String, String)> = header
+        .windows(20)
+        .map(|w| {
+            (
+                "20 characters of an issued token".into(),
+                w.iter().collect(),
+            )
+        })
+        .collect();
+    secrets.extend(registry_secrets());
+    let platform = format!("{}/e2e/platform", registry.host());
+    let tenant = format!("{}/e2e/platform-tenant", registry.host());
+    let staging = format!("{platform}:staging-{SHA}");
+    let mut problems = Vec::new();
+    let mut traced = 0;
+    for run in [
+        Step::new("registry-tag", &["-vv", &staging, "e2e-traced"]),
+        Step::new("registry-tag", &["-vv", "--list", &platform]),
+        Step::new(
+            "rollback-latest",
+            &["-vv", SHA, "--image", &platform, "--image", &tenant],
+        ),
+    ]
+    .map(|step| with_credentials(step, &registry, REGISTRY_PASSWORD).run(None))
+    {
+        expect_code(&run, 0, &mut problems);
+        traced += run
+            .out
+            .stderr
+            .matches("< body: {\"access_token\":\"***\"")
+            .count()
+            + run.out.stderr.matches("< body: {\"token\":\"***\"").count();
+        let found = leaks(&run, &secrets, false);
+        if !found.is_empty() {
+            // One leaked token matches hundreds of windows: show a few.
+            problems.push(format!("{} leak(s), the first:", found.len()));
+            problems.extend(found.into_iter().take(3));
+        }
+    }
+    assert_none(&problems);
+    assert!(
+        traced >= 3,
+        "each run traces at least one token reply, masked ({traced} seen)"
+    );
+}

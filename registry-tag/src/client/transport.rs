@@ -5,9 +5,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::ci::neutralize;
 use common::http::{parse_retry_after, Backoff, Failure};
-use common::redact::scrub;
+use common::redact::excerpt;
 use common::{trace, Secret};
 use ureq::http::{HeaderMap, Method, Response};
 
@@ -157,7 +156,8 @@ impl Reply {
     }
 
     /// A registry error body (`{"errors":[{"code","message"}]}`) or the
-    /// status and a short excerpt of the body: every known secret scrubbed
+    /// status and a short excerpt of the body: secret JSON values masked and
+    /// every known secret scrubbed
     /// (a server may echo a token or Basic credential back) before it is
     /// cut short and neutralised.
     pub fn describe(&self) -> String {
@@ -177,7 +177,7 @@ impl Reply {
                 let parts: Vec<String> = parsed
                     .errors
                     .iter()
-                    .map(|e| neutralize(&scrub(&format!("{} ({})", e.message, e.code)), 200))
+                    .map(|e| excerpt(&format!("{} ({})", e.message, e.code), 200))
                     .collect();
                 return format!("HTTP {}: {}", self.status, parts.join("; "));
             }
@@ -186,11 +186,7 @@ impl Reply {
         if text.trim().is_empty() {
             format!("HTTP {}", self.status)
         } else {
-            format!(
-                "HTTP {}: {}",
-                self.status,
-                neutralize(&scrub(text.trim()), 200)
-            )
+            format!("HTTP {}: {}", self.status, excerpt(text.trim(), 200))
         }
     }
 

@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::ci::neutralize;
-use common::redact::scrub;
+use common::redact::excerpt;
 use common::Secret;
 use serde::Deserialize;
 
@@ -58,12 +57,12 @@ pub(super) fn run(
         if said.to_ascii_lowercase().contains("credentials not found") {
             return Ok(None);
         }
-        // A failing helper's output should hold no secret; scrub the known
-        // ones anyway, then keep it short and on one line.
+        // A failing helper's output should hold no secret; mask a "Secret"
+        // and scrub the known ones anyway, then keep it short and on one line.
         return Err(err(format!(
             "{program} get failed ({}): {}",
             out.status,
-            neutralize(&scrub(said.trim()), 200)
+            excerpt(said.trim(), 200)
         )));
     }
     let parsed: HelperOutput = serde_json::from_slice(&out.stdout).map_err(|_| {
