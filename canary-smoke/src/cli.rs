@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use common::cli::Verbosity;
+use common::cli::{Insecure, Verbosity};
 use common::sha::Sha;
 
 /// Run the smoke suite against each canary tenant, one result line per check.
@@ -92,9 +92,8 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with = "json")]
     pub records: Option<PathBuf>,
 
-    /// Allow plain http to non-loopback tenants.
-    #[arg(long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub insecure: Insecure,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
@@ -199,12 +198,8 @@ EXAMPLES:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    common::cli_is_consistent!(Cli);
 
     #[test]
     fn sizes() {

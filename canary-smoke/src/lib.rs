@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
     let deadline = cli.timeout.map(|t| started + t);
     let sha = cli.sha.as_ref().map(|s| s.as_str().to_string());
     let ci = GithubActions::from_env();
-    let mut input = Input::open(cli.from_env, cli.insecure, deadline)?;
+    let mut input = Input::open(cli.from_env, cli.insecure.allowed, deadline)?;
     let layout = if input.is_drop_in() && !cli.json {
         Layout::Script
     } else {

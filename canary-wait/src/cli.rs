@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use common::cli::Verbosity;
+use common::cli::TenantPipe;
 use common::duration;
 use common::Sha;
 
@@ -129,17 +129,8 @@ pub struct Cli {
     #[arg(long)]
     pub proceed_on_timeout: bool,
 
-    /// Allow tenants on plain http to non-loopback hosts.
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Write tokens in full when stdout is a terminal (they are shown as
-    /// *** there otherwise; a pipe always gets them).
-    #[arg(long)]
-    pub show_tokens: bool,
-
     #[command(flatten)]
-    pub verbosity: Verbosity,
+    pub pipe: TenantPipe,
 }
 
 /// What a tenant without a build sha means: `--if-no-sha`.
@@ -194,16 +185,12 @@ fn parse_pointer(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn cli(args: &[&str]) -> Cli {
         Cli::try_parse_from([&["canary-wait", "--sha", "4c1d56e"], args].concat()).unwrap()
     }
 
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    common::cli_is_consistent!(Cli);
 
     #[test]
     fn poll_timeout_follows_the_interval_within_bounds() {

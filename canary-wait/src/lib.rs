@@ -54,7 +54,7 @@ impl HasCode for Error {
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
     let started = Instant::now();
-    cli.verbosity.init();
+    cli.pipe.verbosity.init();
     let prober = probe::Prober::new(&cli);
     let (reader, source_name) = common::jsonl::open(None)?;
     if io::stdin().is_terminal() {

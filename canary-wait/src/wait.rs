@@ -125,12 +125,12 @@ impl Waiter {
             misconfigured: 0,
             written: 0,
             ready: 0,
-            admission: Admission::new(cli.insecure),
+            admission: Admission::new(cli.pipe.insecure.allowed),
             end_of_input: false,
             polls,
             next_progress: started + cli.interval,
             last_progress: (String::new(), started),
-            out: RecordWriter::stdout().show_tokens(cli.show_tokens),
+            out: RecordWriter::stdout().show_tokens(cli.pipe.show_tokens),
         }
     }
 

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Parser;
-use common::cli::Verbosity;
+use common::cli::TenantPipe;
 
 /// Emit the canary tenant fleet as JSON lines.
 ///
@@ -65,16 +65,8 @@ pub struct Cli {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
 
-    /// Allow plain http to non-loopback hosts.
-    #[arg(long)]
-    pub insecure: bool,
-
-    /// Print real tokens even when stdout is a terminal (they are shown as *** there by default).
-    #[arg(long)]
-    pub show_tokens: bool,
-
     #[command(flatten)]
-    pub verbosity: Verbosity,
+    pub pipe: TenantPipe,
 }
 
 /// `I/N`: the I-th of N shards, 1 ≤ I ≤ N.
@@ -109,12 +101,8 @@ impl FromStr for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    common::cli_is_consistent!(Cli);
 
     #[test]
     fn shards_parse() {

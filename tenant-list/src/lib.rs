@@ -24,9 +24,9 @@ impl HasCode for Error {
 }
 
 pub fn run(cli: Cli) -> Result<Code, Error> {
-    cli.verbosity.init();
+    cli.pipe.verbosity.init();
     let ci = GithubActions::from_env();
-    let mut admission = Admission::new(cli.insecure);
+    let mut admission = Admission::new(cli.pipe.insecure.allowed);
     let (mut tenants, source_name) = load(&cli, &mut admission)?;
     trace::step(&format!("{} tenant(s) from {source_name}", tenants.len()));
 
@@ -60,7 +60,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         ));
     }
 
-    let mut out = RecordWriter::stdout().show_tokens(cli.show_tokens);
+    let mut out = RecordWriter::stdout().show_tokens(cli.pipe.show_tokens);
     for (written, tenant) in tenants.iter().enumerate() {
         match out.write_tenant(tenant) {
             Ok(()) => {}

@@ -16,9 +16,46 @@ pub fn step_outputs(text: &str) -> Vec<(String, String)> {
     found
 }
 
+/// The workflow-command lines of `stderr` for `command` (`error`,
+/// `warning`, `add-mask`…): `::error title=…::message`.
+pub fn commands<'a>(stderr: &'a str, command: &str) -> Vec<&'a str> {
+    let prefix = format!("::{command}");
+    stderr
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.starts_with([' ', ':']))
+        })
+        .collect()
+}
+
+/// `stderr` without its `::add-mask::` lines, which carry each secret by
+/// design (the runner hides it everywhere else).
+pub fn without_masks(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_workflow_commands() {
+        let stderr = "::add-mask::s3cret\nnote\n::error title=t::bad\n::errors\n::error::plain\n";
+        assert_eq!(
+            commands(stderr, "error"),
+            ["::error title=t::bad", "::error::plain"]
+        );
+        assert_eq!(commands(stderr, "add-mask"), ["::add-mask::s3cret"]);
+        assert_eq!(
+            without_masks(stderr),
+            "note\n::error title=t::bad\n::errors\n::error::plain"
+        );
+    }
 
     #[test]
     fn reads_the_delimiter_form() {

@@ -209,12 +209,7 @@ fn a_token_echoed_json_escaped_is_scrubbed_from_every_output() {
         Some(&line),
     );
     assert_code(&out, 1);
-    let stderr: String = out
-        .stderr
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let stderr = without_masks(&out.stderr);
     assert!(stderr.contains("::error title="), "{stderr}");
     let files: Vec<(&str, String)> = vec![
         ("stdout", out.stdout.clone()),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 pub use canary_smoke::CheckRecord;
+pub use testkit::actions::without_masks;
 pub use testkit::fleet::{Fault, Fleet, TenantSpec};
 pub use testkit::sandbox::assert_code;
 pub use testkit::Output;
@@ -37,6 +38,14 @@ pub fn smoke(args: &[&str], stdin: &str) -> Output {
 
 pub fn fleet(specs: Vec<TenantSpec>) -> Fleet {
     Fleet::start(specs).expect("start the fake fleet")
+}
+
+/// Refused as bad input: exit 2, and `said` holds for stderr; fails
+/// showing what the run wrote otherwise.
+#[track_caller]
+pub fn assert_refused(out: &Output, said: impl Fn(&str) -> bool) {
+    assert_code(out, 2);
+    assert!(said(&out.stderr), "unexpected stderr:\n{}", out.stderr);
 }
 
 /// `stderr` holds `text`; fails showing all of it otherwise.

@@ -2,7 +2,6 @@
 //! never shown.
 
 use testkit::fleet::{Fault, TenantSpec};
-use testkit::TempDir;
 
 use crate::support::*;
 
@@ -113,10 +112,7 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
             format!(r#"{{"error":"bad token {}"}}"#, escaped(t2)),
         ),
     ]);
-    let dir = TempDir::new("canary-wait-echo").unwrap();
-    let summary = dir.join("summary.md");
-    let output = dir.join("output");
-    let done = run(
+    let step = run_as_step(
         &[
             "--sha",
             NEW7,
@@ -130,13 +126,9 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
             "--timeout",
             "300ms",
         ],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-            ("GITHUB_OUTPUT", output.to_str().unwrap()),
-        ],
         &fleet.tenant_lines(),
     );
+    let done = &step.done;
     assert_eq!(done.code, 1, "{}", done.stderr);
     assert!(
         done.stderr.contains("/buildinfo -> 503"),
@@ -156,7 +148,7 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
         done.stderr
     );
     // The records carry each token in its own field, and nowhere else.
-    let out = records(&done);
+    let out = records(done);
     for record in &out {
         let verdict = record.canary_wait.as_ref().expect("a straggler");
         assert_ne!(verdict.reported.as_deref(), Some(t1), "{record:?}");
@@ -165,12 +157,8 @@ fn a_token_a_tenant_echoes_back_is_never_printed() {
     for token in [t1, t2] {
         stdout = stdout.replace(&format!(r#""token":"{token}""#), r#""token":"T""#);
     }
-    let stderr: String = done
-        .stderr
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect();
-    let summary = read_file(&summary) + &read_file(&output);
+    let stderr = without_masks(&done.stderr);
+    let summary = step.summary.clone() + &step.output;
     for token in [t1, t2] {
         for form in [token.to_string(), escaped(token)] {
             for (name, text) in [

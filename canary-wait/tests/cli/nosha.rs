@@ -34,16 +34,7 @@ fn a_tenant_without_a_sha_is_named_at_once_and_fails_by_default() {
     early.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(names(&early), ["new", "plain"]);
     assert_eq!(early[0].canary_wait, None);
-    assert_eq!(
-        early[1].canary_wait,
-        Some(Verdict {
-            ready: false,
-            confirmed: None,
-            expected: NEW7.into(),
-            reported: None,
-            reason: "no-sha".into(),
-        })
-    );
+    assert_eq!(early[1].canary_wait, Verdict::not_ready(None, "no-sha"));
     wait.wait_for_stderr("ready 1/3 — waiting: old (reports 1a2b3c4)");
     assert!(
         wait.is_running(),
@@ -116,16 +107,7 @@ fn if_no_sha_proceed_keeps_polling_then_passes_it_on_unconfirmed() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     let out = records(&done);
     assert_eq!(names(&out), ["plain"]);
-    assert_eq!(
-        out[0].canary_wait,
-        Some(Verdict {
-            ready: true,
-            confirmed: Some(false),
-            expected: NEW7.into(),
-            reported: None,
-            reason: "no-sha".into(),
-        })
-    );
+    assert_eq!(out[0].canary_wait, Verdict::unconfirmed(None, "no-sha"));
     line_starting(
         &done.stderr,
         "warning: timed out after 400ms, proceeding anyway: 1 of 2 canaries went on unconfirmed",

@@ -62,25 +62,18 @@ fn tenants_are_emitted_as_they_become_ready_in_order_of_readiness() {
 #[test]
 fn all_ready_is_the_verdict_and_the_step_outputs() {
     let fleet = fleet(vec![tenant("a", NEW), tenant("b", NEW)]);
-    let dir = TempDir::new("canary-wait-outputs").unwrap();
-    let (summary, output) = (dir.join("summary.md"), dir.join("output"));
-    let done = run(
+    let step = run_as_step(
         &["--sha", NEW7, "--interval", "50ms"],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-            ("GITHUB_OUTPUT", output.to_str().unwrap()),
-        ],
         &fleet.tenant_lines(),
     );
+    let (done, summary) = (&step.done, &step.summary);
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(
-        outputs(&output),
+        step.outputs,
         [("ready", "2"), ("stragglers", "[]")]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into()
     );
-    let summary = read_file(&summary);
     assert!(
         summary.starts_with("**canary-wait**: all 2 canaries report `4c1d56e` (after "),
         "{summary}"

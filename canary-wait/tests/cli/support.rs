@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+pub use testkit::actions::{commands, without_masks};
 use testkit::fleet::{Fleet, TenantSpec};
 use testkit::process::{Finished, Running, PROMPTLY};
 use testkit::TempDir;
@@ -48,6 +49,28 @@ pub struct Verdict {
     pub reason: String,
 }
 
+impl Verdict {
+    /// A straggler without `--proceed-on-timeout`: not ready for [`NEW7`].
+    pub fn not_ready(reported: Option<&str>, reason: &str) -> Option<Verdict> {
+        Some(Verdict {
+            ready: false,
+            confirmed: None,
+            expected: NEW7.into(),
+            reported: reported.map(str::to_string),
+            reason: reason.into(),
+        })
+    }
+
+    /// A straggler let through by `--proceed-on-timeout`: ready, unconfirmed.
+    pub fn unconfirmed(reported: Option<&str>, reason: &str) -> Option<Verdict> {
+        Some(Verdict {
+            ready: true,
+            confirmed: Some(false),
+            ..Verdict::not_ready(reported, reason)?
+        })
+    }
+}
+
 pub fn parse(line: &str) -> Record {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not a tenant record ({e}): {line}"))
 }
@@ -66,6 +89,43 @@ pub fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Finished {
     let (mut running, _home) = start(args, env);
     running.send(stdin);
     running.finish()
+}
+
+/// What a run as a GitHub Actions step left: the run, its step summary and
+/// its step outputs.
+#[derive(Debug)]
+pub struct Step {
+    pub done: Finished,
+    pub summary: String,
+    /// The `GITHUB_OUTPUT` file as written, and read as the runner does.
+    pub output: String,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Runs to completion with `stdin` as input, as a GitHub Actions step
+/// (`GITHUB_ACTIONS=true`, a step summary and a `GITHUB_OUTPUT` file).
+pub fn run_as_step(args: &[&str], stdin: &str) -> Step {
+    let dir = TempDir::new("canary-wait-step").expect("temp dir");
+    let (summary, output) = (dir.join("summary.md"), dir.join("output"));
+    let done = run(
+        args,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ],
+        stdin,
+    );
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    let output = read(&output);
+    Step {
+        done,
+        summary: read(&summary),
+        outputs: testkit::actions::step_outputs(&output)
+            .into_iter()
+            .collect(),
+        output,
+    }
 }
 
 /// Runs each `(args, stdin)` to completion, all at the same time: for
@@ -145,15 +205,4 @@ pub fn assert_tokens_hidden(fleet: &Fleet, stderr: &str) {
             }
         }
     }
-}
-
-/// The step outputs in a `$GITHUB_OUTPUT` file.
-pub fn outputs(path: &Path) -> BTreeMap<String, String> {
-    testkit::actions::step_outputs(&read_file(path))
-        .into_iter()
-        .collect()
-}
-
-pub fn read_file(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

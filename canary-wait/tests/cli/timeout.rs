@@ -4,30 +4,22 @@
 use std::time::Duration;
 
 use testkit::fleet::Fault;
-use testkit::TempDir;
 
 use crate::support::*;
 
 #[test]
 fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
     let fleet = fleet(vec![tenant("canary-ok", NEW), tenant("canary-stuck", OLD)]);
-    let dir = TempDir::new("canary-wait-summary").unwrap();
-    let summary = dir.join("summary.md");
-    let output = dir.join("output");
     let timeout = Duration::from_millis(300);
     let interval = Duration::from_millis(100);
-    let done = run(
+    let step = run_as_step(
         &["--sha", NEW7, "--interval", "100ms", "--timeout", "300ms"],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-            ("GITHUB_OUTPUT", output.to_str().unwrap()),
-        ],
         &fleet.tenant_lines(),
     );
+    let (done, summary) = (&step.done, &step.summary);
     assert_eq!(done.code, 1, "{}", done.stderr);
     assert_eq!(
-        outputs(&output),
+        step.outputs,
         [("ready", "1"), ("stragglers", r#"["canary-stuck"]"#)]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into()
@@ -36,16 +28,7 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
     let out = records(&done);
     assert_eq!(names(&out), ["canary-ok", "canary-stuck"]);
     assert_eq!(out[0].canary_wait, None);
-    assert_eq!(
-        out[1].canary_wait,
-        Some(Verdict {
-            ready: false,
-            confirmed: None,
-            expected: NEW7.into(),
-            reported: Some(OLD.into()),
-            reason: "timeout".into(),
-        })
-    );
+    assert_eq!(out[1].canary_wait, Verdict::not_ready(Some(OLD), "timeout"));
     assert_eq!(
         out[1].token,
         fleet.token(1),
@@ -61,17 +44,14 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
         message.ends_with("1 of 2 canaries never reported 4c1d56e: canary-stuck (reports 1a2b3c4)"),
         "{message}"
     );
-    let annotation = done
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("::error"))
+    let annotation = *commands(&done.stderr, "error")
+        .first()
         .unwrap_or_else(|| panic!("no ::error:: annotation:\n{}", done.stderr));
     assert!(
         annotation.contains("canary-stuck (reports 1a2b3c4)"),
         "{annotation}"
     );
     // The summary's first line is the verdict.
-    let summary = read_file(&summary);
     let first = summary.lines().next().unwrap_or_default();
     assert!(
         first.starts_with("**canary-wait**: 1 of 2 canaries never reported `4c1d56e`: ")
@@ -119,9 +99,7 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
         tenant("canary-stuck", OLD),
         tenant("canary-down", NEW).with_fault(Fault::Down),
     ]);
-    let dir = TempDir::new("canary-wait-summary").unwrap();
-    let summary = dir.join("summary.md");
-    let done = run(
+    let step = run_as_step(
         &[
             "--sha",
             NEW7,
@@ -131,28 +109,19 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
             "300ms",
             "--proceed-on-timeout",
         ],
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-        ],
         &fleet.tenant_lines(),
     );
+    let (done, summary) = (&step.done, &step.summary);
     assert_eq!(done.code, 0, "{}", done.stderr);
     // The ready tenant first, then the rest in input order, marked as gone
     // on unconfirmed.
     let out = records(&done);
     assert_eq!(names(&out), ["canary-ok", "canary-stuck", "canary-down"]);
     assert_eq!(out[0].canary_wait, None);
-    for (record, reported) in out[1..].iter().zip([Some(OLD.to_string()), None]) {
+    for (record, reported) in out[1..].iter().zip([Some(OLD), None]) {
         assert_eq!(
             record.canary_wait,
-            Some(Verdict {
-                ready: true,
-                confirmed: Some(false),
-                expected: NEW7.into(),
-                reported,
-                reason: "timeout".into(),
-            }),
+            Verdict::unconfirmed(reported, "timeout"),
             "{record:?}"
         );
     }
@@ -170,7 +139,6 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
         done.stderr
     );
     assert!(!done.stderr.contains("::error"), "{}", done.stderr);
-    let summary = read_file(&summary);
     assert!(
         summary.starts_with(
             "**canary-wait**: 2 of 3 canaries went on unconfirmed (never reported `4c1d56e`): "

@@ -10,7 +10,7 @@ complete -c canary-smoke -l junit -d 'Also write a JUnit XML report to FILE: one
 complete -c canary-smoke -l records -d 'Write the records to FILE instead of stdout (in drop-in mode, where stdout carries the script\'s text, the way to keep them)' -r -F
 complete -c canary-smoke -l from-env -d 'Read the fleet from CANARY_TENANT_URLS and CANARY_ADMIN_TOKENS (the drop-in for canary-smoke.sh), whatever stdin is'
 complete -c canary-smoke -l json -d 'Records on stdout even in drop-in mode (instead of the script\'s text)'
-complete -c canary-smoke -l insecure -d 'Allow plain http to non-loopback tenants'
+complete -c canary-smoke -l insecure -d 'Allow tenants on plain http to hosts other than loopback (plain http to 127.0.0.0/8, [::1] and localhost is always allowed)'
 complete -c canary-smoke -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c canary-smoke -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c canary-smoke -s V -l version -d 'Print version'

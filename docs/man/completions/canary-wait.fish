@@ -10,7 +10,7 @@ complete -c canary-wait -l misconfigured-after -d 'A tenant whose every answer f
 complete -c canary-wait -l buildinfo -d 'Read the build from GET /buildinfo → {"git_sha":"…"}, the endpoint of newer workspace servers: the same as --path /buildinfo --field /git_sha'
 complete -c canary-wait -l auth -d 'Send each tenant\'s bearer token and its `headers` with the polls. Without it, polls carry no credentials and no tenant headers (right for /health; SaaS tenants need their X-Molecule-Org-Id header, so --auth, on every other path)'
 complete -c canary-wait -l proceed-on-timeout -d 'On timeout, write the tenants that are not ready to stdout anyway (marked "canary_wait":{"ready":true,"confirmed":false,…}), warn, and exit 0'
-complete -c canary-wait -l insecure -d 'Allow tenants on plain http to non-loopback hosts'
+complete -c canary-wait -l insecure -d 'Allow tenants on plain http to hosts other than loopback (plain http to 127.0.0.0/8, [::1] and localhost is always allowed)'
 complete -c canary-wait -l show-tokens -d 'Write tokens in full when stdout is a terminal (they are shown as *** there otherwise; a pipe always gets them)'
 complete -c canary-wait -s v -l verbose -d 'Trace on stderr what the tool does: each HTTP request (method, URL, status, time, bytes, retry) and other steps; -vv adds headers and a body excerpt. Secrets show as ***. RUNNER_DEBUG=1 under GitHub Actions counts as -v'
 complete -c canary-wait -s h -l help -d 'Print help (see more with \'--help\')'

@@ -4,6 +4,7 @@
 //! else claims a verdict.
 
 use super::support::*;
+use testkit::actions::commands;
 
 #[test]
 fn every_usage_error_is_one_annotation_and_one_summary_line() {
@@ -21,12 +22,7 @@ fn every_usage_error_is_one_annotation_and_one_summary_line() {
     for (tool, args) in cases {
         let run = Step::new(tool, args).run(None);
         expect_code(&run, 2, &mut problems);
-        let annotations: Vec<&str> = run
-            .out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("::error"))
-            .collect();
+        let annotations = commands(&run.out.stderr, "error");
         let title = format!("::error title={tool}::");
         if annotations.len() != 1 || !annotations[0].starts_with(&title) {
             problems.push(format!(

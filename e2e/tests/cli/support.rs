@@ -7,6 +7,7 @@ use std::process::Command;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
+use testkit::actions::without_masks;
 use testkit::{hermetic, Output, TempDir};
 
 /// A secret as an attacker-friendly server might echo it: with `/` (JSON's
@@ -217,13 +218,7 @@ pub fn leaks(run: &Run, secrets: &[(String, String)], tokens_in_records: bool) -
     } else {
         run.out.stdout.clone()
     };
-    let stderr: String = run
-        .out
-        .stderr
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let stderr = without_masks(&run.out.stderr);
     let mut places = vec![
         ("stdout".to_string(), stdout),
         ("stderr".to_string(), stderr),

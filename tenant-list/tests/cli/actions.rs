@@ -1,7 +1,7 @@
 //! Under GitHub Actions: step outputs, error annotations and summary lines,
 //! traces, and no token anywhere but the records.
 
-use testkit::actions::step_outputs as outputs;
+use testkit::actions::{commands, step_outputs as outputs};
 
 use super::support::*;
 
@@ -75,12 +75,7 @@ fn an_input_error_is_one_annotation_and_one_summary_line() {
     let run = as_a_step(&[("CANARY_ADMIN_TOKENS", TOKEN)], &[]);
     assert_eq!(run.out.code, 2, "{}", run.out.stderr);
     assert_eq!(run.out.stdout, "");
-    let annotations: Vec<&str> = run
-        .out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("::error"))
-        .collect();
+    let annotations = commands(&run.out.stderr, "error");
     assert_eq!(annotations.len(), 1, "{}", run.out.stderr);
     assert!(
         annotations[0].starts_with("::error title=tenant-list::CANARY_TENANT_URLS is not set"),

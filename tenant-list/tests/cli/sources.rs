@@ -41,25 +41,22 @@ fn every_separator_mix_gives_the_same_fleet() {
 fn a_newline_separated_secret_keeps_every_token() {
     // The old scripts read a multi-line secret with `read`, keeping only the
     // first line and silently checking one tenant.
-    let out = from_env(
+    let recs = listed(
         "https://a.example.com\nhttps://b.example.com\nhttps://c.example.com",
         "first\nsecond\nthird\n",
         &[],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let tokens: Vec<_> = urls_and_tokens(&out).into_iter().map(|(_, t)| t).collect();
+    let tokens: Vec<_> = recs.iter().map(|t| t.token.expose()).collect();
     assert_eq!(tokens, ["first", "second", "third"]);
 }
 
 #[test]
 fn names_are_derived_and_path_prefixes_kept() {
-    let out = from_env(
+    let recs = listed(
         "https://canary-pm.staging.example.com/ http://127.0.0.1:8080/t/3/",
         "a b",
         &[],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let recs = tenants(&out);
     assert_eq!(recs[0].name.as_deref(), Some("canary-pm"));
     assert_eq!(recs[0].url, "https://canary-pm.staging.example.com");
     assert_eq!(recs[1].name.as_deref(), Some("127.0.0.1:8080/t/3"));
@@ -75,15 +72,13 @@ fn shards_partition_the_fleet_exactly() {
     let (urls, tokens) = (urls.join(" "), tokens.join(" "));
     let mut seen = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
-        let out = from_env(&urls, &tokens, &["--shard", shard]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        let got = urls_and_tokens(&out);
+        let got = listed(&urls, &tokens, &["--shard", shard]);
         assert!(
             (3..=4).contains(&got.len()),
             "{shard}: balanced, got {}",
             got.len()
         );
-        seen.extend(got.into_iter().map(|(u, _)| u));
+        seen.extend(got.into_iter().map(|t| t.url));
     }
     seen.sort();
     let mut all: Vec<String> = (0..10)

@@ -24,6 +24,15 @@ pub fn from_env(urls: &str, tokens: &str, args: &[&str]) -> Output {
     )
 }
 
+/// The tenants listed from the environment with `args`; any exit but 0
+/// fails the test, showing stderr.
+#[track_caller]
+pub fn listed(urls: &str, tokens: &str, args: &[&str]) -> Vec<Tenant> {
+    let out = from_env(urls, tokens, args);
+    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    tenants(&out)
+}
+
 pub fn from_file(lines: &str, args: &[&str]) -> Output {
     let home = TempDir::new("tenant-list").unwrap();
     let file = home.join("tenants.jsonl");
