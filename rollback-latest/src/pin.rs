@@ -70,6 +70,9 @@ impl Rollback {
     pub(crate) fn pinned(&mut self, path: &Path, dry_run: bool) -> Result<Code, Error> {
         let pins = read_pins(path, &self.tag)?;
         let (moves, expected): (Vec<Move>, Vec<Expect>) = pins.into_iter().unzip();
+        // REGISTRY_USERNAME/PASSWORD go only to the registry of these images.
+        self.client
+            .bind_env_credentials(moves.iter().map(Move::image));
         let label = common_source(&moves);
         let intent = if dry_run {
             Intent::DryRun

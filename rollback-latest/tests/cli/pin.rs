@@ -2,6 +2,7 @@
 //! `latest` to exactly that, or refuses.
 
 use serde::Deserialize;
+use testkit::registry::{Registry, PASSWORD, USER};
 use testkit::{Output, Sandbox};
 
 use crate::support::*;
@@ -175,4 +176,22 @@ fn a_bad_pin_file_is_refused_by_line_before_any_request() {
     }
     assert_eq!(fleet.proxy.count(), 0, "no request for a bad file");
     assert_eq!(fleet.latest(), fleet.old_latest());
+}
+
+#[test]
+fn a_pinned_promote_logs_in_to_the_registry_of_the_pinned_images() {
+    let fleet = Fleet::with(Registry::start_htpasswd(), true);
+    let sandbox = Sandbox::new(BIN);
+    let login = [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
+    let mut cmd = fleet.cmd(&sandbox, &["--pin", SHA]);
+    let out = Output::of(cmd.envs(login), None);
+    assert_code(&out, 0);
+    let file = sandbox.path("pinned.jsonl");
+    std::fs::write(&file, &out.stdout).unwrap();
+
+    let mut cmd = sandbox.cmd(&["--pinned", file.to_str().unwrap()]);
+    let out = Output::of(cmd.envs(login), None);
+    assert_code(&out, 0);
+    assert_hidden(&out, PASSWORD);
+    assert_eq!(fleet.latest(), fleet.new_latest());
 }
