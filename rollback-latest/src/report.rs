@@ -13,6 +13,7 @@ use std::io::{self, IsTerminal, Write};
 use common::jsonl::RecordWriter;
 use common::redact::scrub;
 use common::term::{say, Style};
+use registry_tag::table;
 use serde::Serialize;
 
 use crate::Error;
@@ -96,7 +97,8 @@ impl Report {
         }
     }
 
-    /// Several lines laid out as a table (see [`table`]).
+    /// Several lines laid out as a table (`registry_tag::table`: left-aligned
+    /// columns two spaces apart, as registry-tag prints its own).
     pub fn table(&mut self, rows: &[Vec<String>]) -> Result<(), Error> {
         for line in table(rows) {
             self.line(&line)?;
@@ -110,43 +112,5 @@ impl Report {
             Some(out) => Ok(out.write(record)?),
             None => Ok(()),
         }
-    }
-}
-
-/// Left-aligned columns two spaces apart, trailing spaces trimmed.
-pub fn table(rows: &[Vec<String>]) -> Vec<String> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (cell, width) in row.iter().zip(&widths) {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(width - cell.chars().count() + 2));
-            }
-            line.trim_end().to_string()
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_align_columns() {
-        let rows = vec![
-            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
-            vec!["aaa".to_string(), "b".to_string(), String::new()],
-        ];
-        assert_eq!(table(&rows), ["A    BB  C", "aaa  b"]);
     }
 }
