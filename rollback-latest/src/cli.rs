@@ -51,12 +51,14 @@ ENVIRONMENT:
 EXIT STATUS:
   0  latest points at staging-<sha> on every image (moved, or already there),
      and that was reported; --dry-run and --list: the plan or the list was printed
-  1  a staging-<sha> tag is missing, the registry refused or failed, or another
-     writer moved latest during the run; nothing is left half-moved (the images
-     already moved are restored). Also 1 when stdout was closed before the
-     output was written (stderr says what was done).
+  1  a staging-<sha> tag is missing, the registry refused or failed, the
+     --timeout deadline passed, or another writer moved latest during the run
+     (--pinned: since the pin); nothing is left half-moved (the images already
+     moved are restored). Also 1 when stdout was closed before the output was
+     written (stderr says what was done).
   2  bad arguments: a sha that is not 7-40 hex characters, an extra argument,
-     a bad image name, unreadable credentials. No request was made to any registry.
+     a bad image name, a bad line in a --pinned file (named by file:line),
+     unreadable credentials. No request was made to any registry.
 
 PINNED PROMOTE (promote exactly the manifests the gate tested):
   rollback-latest --pin 4c1d56e > pinned.jsonl    when the gate starts
