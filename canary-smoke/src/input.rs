@@ -22,8 +22,10 @@ use common::tenant::{self, Admission, Tenant, TOKENS_VAR, URLS_VAR};
 
 use crate::Error;
 
-/// How long stdin may stay silent before canary-smoke says what it waits for.
-const QUIET_NOTICE: Duration = Duration::from_secs(3);
+/// How long stdin may stay silent before canary-smoke says what it waits
+/// for: long enough that a fast upstream (tenant-list) never causes the
+/// note, short enough that a person at a prompt is not left guessing.
+const QUIET_NOTICE: Duration = Duration::from_secs(1);
 
 /// What the stdin reader hands over: a tenant line (or why it is bad) and
 /// its line number; the channel closes at the end of input.
@@ -59,7 +61,7 @@ enum Source {
 
 impl Input {
     /// Chooses the source; may wait for the first line of stdin (saying on
-    /// stderr what it waits for when nothing comes for a few seconds).
+    /// stderr what it waits for when nothing comes for a second).
     pub fn open(from_env: bool, insecure: bool, deadline: Option<Instant>) -> Result<Input, Error> {
         let mut admission = Admission::new(insecure);
         let (source, written_urls) = if from_env || io::stdin().is_terminal() {

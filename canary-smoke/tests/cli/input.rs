@@ -132,7 +132,7 @@ fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
 #[test]
 fn the_timeout_deadline_ends_a_run_whose_stdin_stays_open() {
     let fleet = fleet(vec![TenantSpec::healthy("only")]);
-    let mut smoke = Running::start(sandbox().cmd(&["--timeout", "1s"]));
+    let mut smoke = Running::start(sandbox().cmd(&["--timeout", "500ms"]));
     smoke.send(&(fleet.tenant_line(0) + "\n"));
     // stdin stays open: only the deadline can end the run.
     let done = smoke.exit_with_stdin_open();
