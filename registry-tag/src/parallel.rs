@@ -32,21 +32,41 @@ pub fn in_parallel<I: Sync, R: Send>(items: &[I], job: impl Fn(&I) -> R + Sync) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::collections::HashSet;
+    use std::sync::mpsc::channel;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    // The bound on jobs at once is common::pool's (tested there); what
+    // in_parallel adds is the input order, even when results come back in
+    // another, and at most PARALLEL workers.
+    #[test]
+    fn results_keep_the_input_order_when_they_finish_out_of_it() {
+        let (first_may_finish, wait) = channel::<()>();
+        let wait = Mutex::new(wait);
+        let out = in_parallel(&[0, 1], |&i| {
+            if i == 0 {
+                // Item 0 finishes only after item 1 has: both ran at once.
+                let wait = wait.lock().unwrap();
+                wait.recv_timeout(Duration::from_secs(10))
+                    .expect("item 1 ran");
+            } else {
+                first_may_finish.send(()).unwrap();
+            }
+            i * 10
+        });
+        assert_eq!(out, [0, 10]);
+    }
 
     #[test]
-    fn keeps_order_and_bounds_threads() {
-        let running = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let items: Vec<usize> = (0..50).collect();
-        let out = in_parallel(&items, |&i| {
-            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(now, Ordering::SeqCst);
-            std::thread::yield_now();
-            running.fetch_sub(1, Ordering::SeqCst);
+    fn at_most_parallel_workers() {
+        let workers = Mutex::new(HashSet::new());
+        let items: Vec<usize> = (0..3 * PARALLEL).collect();
+        let doubled = in_parallel(&items, |&i| {
+            workers.lock().unwrap().insert(std::thread::current().id());
             i * 2
         });
-        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        assert!(peak.load(Ordering::SeqCst) <= PARALLEL);
+        assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(workers.into_inner().unwrap().len() <= PARALLEL);
     }
 }

@@ -300,19 +300,12 @@ impl Client {
         let request = self
             .request(Method::GET, image, &format!("blobs/{digest}"), &what)
             .limit(limit);
-        let reply = self
-            .auth
-            .send(&self.transport, image, Access::Pull, request)?;
-        match reply.status {
-            200 => {}
-            404 => {
-                return Err(Error::NotFound {
-                    what: format!("blob {digest}"),
-                    image: image.canonical(),
-                })
-            }
-            _ => return Err(reply.error(&image.registry, format!("fetch blob {what}"))),
-        }
+        let reply = self.read(
+            image,
+            request,
+            format!("blob {digest}"),
+            format!("fetch blob {what}"),
+        )?;
         let actual = sha256_digest(&reply.body);
         if actual != digest {
             return Err(Error::DigestMismatch {
@@ -352,26 +345,45 @@ impl Client {
             )
             .header("Accept", ACCEPT)
             .limit(MAX_MANIFEST_BYTES);
+        let missing = match &reference.target {
+            Target::Tag(t) => format!("tag {t}"),
+            Target::Digest(d) => format!("manifest {d}"),
+        };
+        self.read(
+            image,
+            request,
+            missing,
+            format!("fetch manifest {reference}"),
+        )
+        .map_err(|e| match e {
+            Error::TooLarge { size, .. } => Error::TooLarge {
+                reference: reference.to_string(),
+                size,
+            },
+            e => e,
+        })
+    }
+
+    /// Sends a read of `image` and accepts only `200 OK`: a `404` is
+    /// [`Error::NotFound`] naming `missing` (`tag v1`, `repository`), any
+    /// other status the registry's error while `doing` it (`list tags x`).
+    fn read(
+        &self,
+        image: &Image,
+        request: Request<'_>,
+        missing: String,
+        doing: String,
+    ) -> Result<Reply, Error> {
         let reply = self
             .auth
-            .send(&self.transport, image, Access::Pull, request)
-            .map_err(|e| match e {
-                Error::TooLarge { size, .. } => Error::TooLarge {
-                    reference: reference.to_string(),
-                    size,
-                },
-                e => e,
-            })?;
+            .send(&self.transport, image, Access::Pull, request)?;
         match reply.status {
             200 => Ok(reply),
             404 => Err(Error::NotFound {
-                what: match &reference.target {
-                    Target::Tag(t) => format!("tag {t}"),
-                    Target::Digest(d) => format!("manifest {d}"),
-                },
+                what: missing,
                 image: image.canonical(),
             }),
-            _ => Err(reply.error(&image.registry, format!("fetch manifest {reference}"))),
+            _ => Err(reply.error(&image.registry, doing)),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use ureq::http::Method;
 
-use super::{Access, Client};
+use super::Client;
 use crate::reference::Image;
 use crate::Error;
 
@@ -53,19 +53,12 @@ impl<'a> TagPages<'a> {
         let request = client
             .request(Method::GET, image, path, &image.name)
             .limit(MAX_PAGE_BYTES);
-        let reply = client
-            .auth
-            .send(&client.transport, image, Access::Pull, request)?;
-        match reply.status {
-            200 => {}
-            404 => {
-                return Err(Error::NotFound {
-                    what: "repository".into(),
-                    image: image.canonical(),
-                })
-            }
-            _ => return Err(reply.error(&image.registry, format!("list tags {}", image.name))),
-        }
+        let reply = client.read(
+            image,
+            request,
+            "repository".into(),
+            format!("list tags {}", image.name),
+        )?;
         let page: TagList = serde_json::from_slice(&reply.body)
             .map_err(|e| failed(format!("the tag list is not valid JSON: {e}")))?;
         self.next = reply
