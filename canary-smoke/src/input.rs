@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, IsTerminal};
 use std::os::unix::fs::FileTypeExt;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,36 @@ use crate::Error;
 /// note, short enough that a person at a prompt is not left guessing.
 const QUIET_NOTICE: Duration = Duration::from_secs(1);
 
-/// What the stdin reader hands over: a tenant line (or why it is bad) and
-/// its line number; the channel closes at the end of input.
+/// A tenant line (or why it is bad) and its line number.
 type Line = (u64, Result<Tenant, common::Error>);
+
+/// What reaches the input channel: from the stdin reader, each line and
+/// then the end of input; from a [`Stopper`], the order to stop reading.
+#[derive(Debug)]
+enum Message {
+    Line(Line),
+    End,
+    Stop,
+}
+
+/// Ends the reading of stdin at once, even while stdin stays open and
+/// silent: the run stops waiting for the next line (stdout was closed, so
+/// no more results can be delivered).
+#[derive(Debug, Clone)]
+pub struct Stopper(Option<SyncSender<Message>>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        if let Some(send) = self.0.clone() {
+            // The channel may be full while the reader waits for room: a
+            // thread of its own waits too, so the caller never blocks. It
+            // ends when the message is taken or the input is dropped.
+            thread::spawn(move || {
+                let _ = send.send(Message::Stop);
+            });
+        }
+    }
+}
 
 /// The tenants of one run, in the order they are read.
 #[derive(Debug)]
@@ -46,16 +73,20 @@ pub struct Input {
     pub error: Option<Error>,
     /// True once the whole input was read.
     pub exhausted: bool,
+    /// True once a [`Stopper`] ended the reading before the input did.
+    pub stopped: bool,
 }
 
 #[derive(Debug)]
 enum Source {
     /// The variables, checked as a whole before the first tenant runs.
     Env(VecDeque<Tenant>),
-    /// The stdin reader, with the first line already received.
+    /// The stdin reader, with the first line already received, and the
+    /// way to tell it to stop.
     Stdin {
-        lines: Receiver<Line>,
+        lines: Receiver<Message>,
         first: Option<Line>,
+        stop: SyncSender<Message>,
     },
 }
 
@@ -67,12 +98,13 @@ impl Input {
         let (source, written_urls) = if from_env || io::stdin().is_terminal() {
             from_variables(&mut admission)?
         } else {
-            let lines = read_stdin();
+            let (stop, lines) = read_stdin();
             match first_line(&lines, deadline)? {
                 Some(first) => (
                     Source::Stdin {
                         lines,
                         first: Some(first),
+                        stop,
                     },
                     Vec::new(),
                 ),
@@ -109,7 +141,17 @@ impl Input {
             read: 0,
             error: None,
             exhausted: false,
+            stopped: false,
         })
+    }
+
+    /// What ends the reading early (a no-op for the variables, which are
+    /// read in full before the run).
+    pub fn stopper(&self) -> Stopper {
+        match &self.source {
+            Source::Env(_) => Stopper(None),
+            Source::Stdin { stop, .. } => Stopper(Some(stop.clone())),
+        }
     }
 
     /// True when the fleet came from the variables: the drop-in mode.
@@ -120,11 +162,15 @@ impl Input {
     fn next_tenant(&mut self) -> Result<Option<Tenant>, Error> {
         let (line, tenant) = match &mut self.source {
             Source::Env(tenants) => return Ok(tenants.pop_front()),
-            Source::Stdin { first, lines } => match first.take() {
+            Source::Stdin { first, lines, .. } => match first.take() {
                 Some(line) => line,
                 None => match receive(lines, self.deadline) {
                     Received::Line(line) => line,
                     Received::End => return Ok(None),
+                    Received::Stopped => {
+                        self.stopped = true;
+                        return Ok(None);
+                    }
                     Received::Deadline => return Err(Error::Deadline),
                 },
             },
@@ -142,7 +188,7 @@ impl Iterator for Input {
     type Item = (u64, Tenant);
 
     fn next(&mut self) -> Option<(u64, Tenant)> {
-        if self.error.is_some() || self.exhausted {
+        if self.error.is_some() || self.exhausted || self.stopped {
             return None;
         }
         match self.next_tenant() {
@@ -151,7 +197,7 @@ impl Iterator for Input {
                 Some((self.read, tenant))
             }
             Ok(None) => {
-                self.exhausted = true;
+                self.exhausted = !self.stopped;
                 None
             }
             Err(error) => {
@@ -213,48 +259,56 @@ fn from_variables(admission: &mut Admission) -> Result<(Source, Vec<String>), co
 
 /// Reads stdin on a thread of its own, so waiting for it can be bounded:
 /// a pipe may stay open without a line for as long as it likes.
-fn read_stdin() -> Receiver<Line> {
+/// Reads stdin on a thread of its own into a bounded channel (one line
+/// ahead), ending with [`Message::End`]. Returns a sender for a
+/// [`Stopper`] and the receiving end.
+fn read_stdin() -> (SyncSender<Message>, Receiver<Message>) {
     let (send, lines) = mpsc::sync_channel(1);
+    let stop = send.clone();
     // Not scoped: a read blocked on an open pipe must not keep the process
     // alive once the run is over.
     thread::spawn(move || {
         let mut records = Records::<_, Tenant>::new(BufReader::new(io::stdin()), "stdin");
         while let Some(record) = records.next() {
-            let stop = record.is_err();
-            if send.send((records.line(), record)).is_err() || stop {
+            let bad = record.is_err();
+            if send.send(Message::Line((records.line(), record))).is_err() || bad {
                 return;
             }
         }
+        let _ = send.send(Message::End);
     });
-    lines
+    (stop, lines)
 }
 
 enum Received {
     Line(Line),
     End,
+    Stopped,
     Deadline,
 }
 
-fn receive(lines: &Receiver<Line>, deadline: Option<Instant>) -> Received {
+fn receive(lines: &Receiver<Message>, deadline: Option<Instant>) -> Received {
     let result = match deadline {
         None => lines.recv().map_err(|_| RecvTimeoutError::Disconnected),
         Some(at) => lines.recv_timeout(at.saturating_duration_since(Instant::now())),
     };
     match result {
-        Ok(line) => Received::Line(line),
-        Err(RecvTimeoutError::Disconnected) => Received::End,
+        Ok(Message::Line(line)) => Received::Line(line),
+        Ok(Message::End) | Err(RecvTimeoutError::Disconnected) => Received::End,
+        Ok(Message::Stop) => Received::Stopped,
         Err(RecvTimeoutError::Timeout) => Received::Deadline,
     }
 }
 
 /// The first line, saying on stderr what canary-smoke waits for when
 /// stdin stays silent; `None` when stdin ends without one.
-fn first_line(lines: &Receiver<Line>, deadline: Option<Instant>) -> Result<Option<Line>, Error> {
+fn first_line(lines: &Receiver<Message>, deadline: Option<Instant>) -> Result<Option<Line>, Error> {
     let quiet_until = Instant::now() + QUIET_NOTICE;
     let until = deadline.map_or(quiet_until, |d| d.min(quiet_until));
     match receive(lines, Some(until)) {
         Received::Line(line) => return Ok(Some(line)),
-        Received::End => return Ok(None),
+        // No Stopper exists before the first line is in.
+        Received::End | Received::Stopped => return Ok(None),
         Received::Deadline if deadline.is_some_and(|d| Instant::now() >= d) => {
             return Err(Error::Deadline)
         }
@@ -277,7 +331,7 @@ fn first_line(lines: &Receiver<Line>, deadline: Option<Instant>) -> Result<Optio
     );
     match receive(lines, deadline) {
         Received::Line(line) => Ok(Some(line)),
-        Received::End => Ok(None),
+        Received::End | Received::Stopped => Ok(None),
         Received::Deadline => Err(Error::Deadline),
     }
 }

@@ -103,6 +103,8 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
         sha,
     };
 
+    // A closed stdout ends the run at once, even while stdin stays open.
+    let stopper = input.stopper();
     let tally = common::pool::run(
         usize::from(cli.jobs),
         input.by_ref(),
@@ -113,6 +115,7 @@ pub fn run(cli: Cli) -> Result<Code, Error> {
                 junit.add(&result);
             }
             if reporter.is_closed() {
+                stopper.stop();
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())

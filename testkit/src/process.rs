@@ -9,6 +9,8 @@
 //! would otherwise hang.
 
 use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -51,11 +53,8 @@ impl Running {
     /// Like `tool | head -n LINES`: stdout is closed after `lines` lines,
     /// so the tool's next write meets a broken pipe.
     pub fn start_head(mut cmd: Command, head: usize) -> Running {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = cmd.spawn().expect("start the tool under test");
+        cmd.stdout(Stdio::piped());
+        let (started, mut child) = Running::spawn(cmd);
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, lines) = mpsc::channel();
         thread::spawn(move || {
@@ -67,6 +66,33 @@ impl Running {
                 }
             }
         });
+        Running::collect(started, child, lines)
+    }
+
+    /// Like `tool | true` where `true` is gone before the tool starts:
+    /// stdout is a socket whose reading end is already closed, so the
+    /// tool's first write meets a broken pipe (no race with a fast tool).
+    /// stdin is piped and stays open until [`Running::close_stdin`].
+    pub fn start_stdout_closed(mut cmd: Command) -> Running {
+        let (writer, reader) = UnixStream::pair().expect("a socket pair");
+        drop(reader);
+        cmd.stdout(Stdio::from(OwnedFd::from(writer)));
+        let (started, child) = Running::spawn(cmd);
+        // No stdout lines will ever come: the channel is closed at once.
+        let (_, lines) = mpsc::channel();
+        Running::collect(started, child, lines)
+    }
+
+    /// Spawns `cmd` with stdin and stderr piped (stdout set by the caller).
+    fn spawn(mut cmd: Command) -> (Instant, Child) {
+        cmd.stdin(Stdio::piped()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let child = cmd.spawn().expect("start the tool under test");
+        (started, child)
+    }
+
+    /// Starts collecting stderr; stdout lines arrive on `lines`.
+    fn collect(started: Instant, mut child: Child, lines: Receiver<String>) -> Running {
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr);
         let err = child.stderr.take().expect("stderr is piped");
@@ -158,15 +184,28 @@ impl Running {
     }
 
     /// Waits for the tool to exit by itself, stdin left as it is.
-    pub fn exit_with_stdin_open(mut self) -> Finished {
+    pub fn exit_with_stdin_open(self) -> Finished {
+        self.exit_within(RUN_LIMIT, "still running")
+    }
+
+    /// Waits for the tool to exit by itself, stdin left as it is, failing
+    /// the test if it does not do so [`PROMPTLY`] (counted from now): for a
+    /// tool that should stop without waiting for more input.
+    pub fn exits_promptly_with_stdin_open(self) -> Finished {
+        let limit = self.started.elapsed() + PROMPTLY;
+        self.exit_within(limit, "did not stop promptly, still running")
+    }
+
+    fn exit_within(mut self, limit: Duration, failure: &str) -> Finished {
         let code = loop {
             if let Some(status) = self.child.try_wait().expect("poll the tool") {
                 break status.code().unwrap_or(-1);
             }
-            if self.started.elapsed() > RUN_LIMIT {
+            if self.started.elapsed() > limit {
                 let _ = self.child.kill();
                 panic!(
-                    "still running after {RUN_LIMIT:?}; stderr:\n{}",
+                    "{failure} after {:?}; stderr:\n{}",
+                    self.started.elapsed(),
                     self.stderr_now()
                 );
             }

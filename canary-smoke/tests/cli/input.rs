@@ -130,6 +130,24 @@ fn a_closed_stdout_stops_and_says_what_was_left_unchecked() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_run_while_stdin_stays_open() {
+    // `slow-upstream | canary-smoke | true`: the upstream may send more
+    // later (its pipe stays open), but nobody reads canary-smoke's results
+    // any more, so it stops at once instead of waiting for the next line.
+    let fleet = fleet(vec![TenantSpec::healthy("first")]);
+    let mut smoke = Running::start_stdout_closed(sandbox().cmd(&[]));
+    smoke.send(&(fleet.tenant_line(0) + "\n"));
+    let done = smoke.exits_promptly_with_stdin_open();
+    assert_eq!(done.code, 1, "undone work is never a pass: {}", done.stderr);
+    // The one tenant read was checked; what may still come was not read.
+    assert_stderr_has(
+        &done.stderr,
+        "canary-smoke: stdout closed: 0 tenant(s) left unchecked, and the rest of the input was not read",
+    );
+    assert!(!done.stderr.contains("cannot write"), "{}", done.stderr);
+}
+
+#[test]
 fn the_timeout_deadline_ends_a_run_whose_stdin_stays_open() {
     let fleet = fleet(vec![TenantSpec::healthy("only")]);
     let mut smoke = Running::start(sandbox().cmd(&["--timeout", "500ms"]));
