@@ -44,6 +44,32 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+impl Finished {
+    /// A run cut short by a closed stdout (issue 11.1): exit 1, exactly one
+    /// `TOOL: stdout closed: …` line on stderr, holding `undone` (what was
+    /// left), and no write error.
+    #[track_caller]
+    pub fn assert_stopped_by_closed_stdout(&self, tool: &str, undone: &str) {
+        assert_eq!(
+            self.code, 1,
+            "undone work is never a pass:\n{}",
+            self.stderr
+        );
+        let prefix = format!("{tool}: stdout closed: ");
+        let said: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert!(
+            said.len() == 1 && said[0].contains(undone),
+            "one {prefix:?} line with {undone:?} expected; stderr:\n{}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("cannot write"), "{}", self.stderr);
+    }
+}
+
 impl Running {
     /// Starts `cmd` (usually [`crate::hermetic`]) with all three streams piped.
     pub fn start(cmd: Command) -> Running {

@@ -25,7 +25,7 @@ fn timeout_names_the_stuck_tenant_and_the_sha_it_reports() {
             .into()
     );
     // The ready tenant as it came, then the straggler marked not ready.
-    let out = records(&done);
+    let out = records(done);
     assert_eq!(names(&out), ["canary-ok", "canary-stuck"]);
     assert_eq!(out[0].canary_wait, None);
     assert_eq!(out[1].canary_wait, Verdict::not_ready(Some(OLD), "timeout"));
@@ -115,7 +115,7 @@ fn proceed_on_timeout_passes_everyone_through_with_a_warning() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     // The ready tenant first, then the rest in input order, marked as gone
     // on unconfirmed.
-    let out = records(&done);
+    let out = records(done);
     assert_eq!(names(&out), ["canary-ok", "canary-stuck", "canary-down"]);
     assert_eq!(out[0].canary_wait, None);
     for (record, reported) in out[1..].iter().zip([Some(OLD), None]) {
