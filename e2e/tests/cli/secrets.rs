@@ -201,30 +201,52 @@ fn with_credentials(step: Step, registry: &Registry, password: &str) -> Step {
         .env("REGISTRY_HOST", &registry.host())
 }
 
+/// One run of a registry tool: its arguments, the password it is given,
+/// and the exit code expected.
+type Case<'a> = (Vec<&'a str>, &'a str, i32);
+
+/// [`check`] of `tool` for every case, all at once (the suite's time is
+/// what the slowest waits for): every problem found.
+fn check_cases(tool: &str, registry: &Registry, cases: &[Case]) -> Vec<String> {
+    let secrets = registry_secrets();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = cases
+            .iter()
+            .map(|(args, password, code)| {
+                let secrets = &secrets;
+                scope.spawn(move || {
+                    check(secrets, false, *code, |v| {
+                        let step = with_args(Step::new(tool, args), v);
+                        with_credentials(step, registry, password).run(None)
+                    })
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect()
+    })
+}
+
 #[test]
 fn registry_tag_never_shows_a_password() {
     let (_tokens, registry) = registry(&["e2e/platform"]);
     let image = format!("{}/e2e/platform", registry.host());
-    let secrets = registry_secrets();
     let staging = format!("{image}:staging-{SHA}");
-    let mut problems = check(&secrets, false, 0, |v| {
-        let step = with_args(Step::new("registry-tag", &[&staging]), v);
-        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
-    });
-    problems.extend(check(&secrets, false, 0, |v| {
-        let step = with_args(Step::new("registry-tag", &[&staging, "e2e-moved"]), v);
-        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
-    }));
     let missing = format!("{image}:staging-0000000");
-    problems.extend(check(&secrets, false, 1, |v| {
-        let step = with_args(Step::new("registry-tag", &[&missing, "e2e-never"]), v);
-        with_credentials(step, &registry, REGISTRY_PASSWORD).run(None)
-    }));
-    // Refused credentials: the error names the source, never the password.
-    problems.extend(check(&secrets, false, 1, |v| {
-        let step = with_args(Step::new("registry-tag", &[&staging, "e2e-refused"]), v);
-        with_credentials(step, &registry, WRONG_PASSWORD).run(None)
-    }));
+    let problems = check_cases(
+        "registry-tag",
+        &registry,
+        &[
+            (vec![&staging], REGISTRY_PASSWORD, 0),
+            (vec![&staging, "e2e-moved"], REGISTRY_PASSWORD, 0),
+            (vec![&missing, "e2e-never"], REGISTRY_PASSWORD, 1),
+            // Refused credentials: the error names the source, never the
+            // password.
+            (vec![&staging, "e2e-refused"], WRONG_PASSWORD, 1),
+        ],
+    );
     assert_none(&problems);
 }
 
@@ -233,20 +255,17 @@ fn rollback_latest_never_shows_a_password() {
     let (_tokens, registry) = registry(&["e2e/platform", "e2e/platform-tenant"]);
     let platform = format!("{}/e2e/platform", registry.host());
     let tenant = format!("{}/e2e/platform-tenant", registry.host());
-    let secrets = registry_secrets();
     let images = ["--image", &platform, "--image", &tenant];
-    let mut problems = check(&secrets, false, 1, |v| {
-        let step = with_args(Step::new("rollback-latest", &["9e8d7c6"]), &images);
-        with_credentials(with_args(step, v), &registry, REGISTRY_PASSWORD).run(None)
-    });
-    problems.extend(check(&secrets, false, 1, |v| {
-        let step = with_args(Step::new("rollback-latest", &[SHA]), &images);
-        with_credentials(with_args(step, v), &registry, WRONG_PASSWORD).run(None)
-    }));
-    problems.extend(check(&secrets, false, 0, |v| {
-        let step = with_args(Step::new("rollback-latest", &[SHA]), &images);
-        with_credentials(with_args(step, v), &registry, REGISTRY_PASSWORD).run(None)
-    }));
+    let with = |sha: &'static str| [&[sha][..], &images].concat();
+    let problems = check_cases(
+        "rollback-latest",
+        &registry,
+        &[
+            (with("9e8d7c6"), REGISTRY_PASSWORD, 1),
+            (with(SHA), WRONG_PASSWORD, 1),
+            (with(SHA), REGISTRY_PASSWORD, 0),
+        ],
+    );
     assert_none(&problems);
 }
 
@@ -347,18 +366,28 @@ fn issued_tokens_never_show_in_traces() {
     let platform = format!("{}/e2e/platform", registry.host());
     let tenant = format!("{}/e2e/platform-tenant", registry.host());
     let staging = format!("{platform}:staging-{SHA}");
-    let mut problems = Vec::new();
-    let mut traced = 0;
-    for run in [
+    let steps = [
         Step::new("registry-tag", &["-vv", &staging, "e2e-traced"]),
         Step::new("registry-tag", &["-vv", "--list", &platform]),
         Step::new(
             "rollback-latest",
             &["-vv", SHA, "--image", &platform, "--image", &tenant],
         ),
-    ]
-    .map(|step| with_credentials(step, &registry, REGISTRY_PASSWORD).run(None))
-    {
+    ];
+    // All at once: the suite's time is what it waits for.
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let registry = &registry;
+        let running: Vec<_> = steps
+            .into_iter()
+            .map(|step| {
+                scope.spawn(move || with_credentials(step, registry, REGISTRY_PASSWORD).run(None))
+            })
+            .collect();
+        running.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut problems = Vec::new();
+    let mut traced = 0;
+    for run in runs {
         expect_code(&run, 0, &mut problems);
         traced += run
             .out
