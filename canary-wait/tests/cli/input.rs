@@ -166,6 +166,20 @@ fn a_closed_stdout_stops_quietly_saying_what_was_not_passed_on() {
 }
 
 #[test]
+fn a_closed_stdout_ends_the_wait_while_stdin_stays_open() {
+    // `slow-upstream | canary-wait | true`: more tenants may come later,
+    // but nobody reads what canary-wait passes on, so it stops at once.
+    let fleet = fleet(vec![tenant("first", NEW)]);
+    let home = TempDir::new("canary-wait").unwrap();
+    let mut cmd = testkit::hermetic(BIN, home.path());
+    cmd.args(["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"]);
+    let mut wait = Running::start_stdout_closed(cmd);
+    wait.send(&fleet.tenant_lines());
+    wait.exits_promptly_with_stdin_open()
+        .assert_stopped_by_closed_stdout("canary-wait", "not passed on");
+}
+
+#[test]
 fn help_documents_every_flag_the_environment_and_exit_codes() {
     let home = TempDir::new("canary-wait").unwrap();
     let out = testkit::Output::of(testkit::hermetic(BIN, home.path()).arg("--help"), None);
