@@ -151,9 +151,10 @@ fn zero_tenants_is_never_success() {
 #[test]
 fn a_closed_stdout_stops_quietly_saying_what_was_not_passed_on() {
     let fleet = fleet(vec![tenant("first", NEW), tenant("second", OLD)]);
-    let home = TempDir::new("canary-wait").unwrap();
-    let mut cmd = testkit::hermetic(BIN, home.path());
-    cmd.args(["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"]);
+    let (cmd, _home) = command(
+        &["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"],
+        &[],
+    );
     // Like `canary-wait | head -1`.
     let mut wait = Running::start_head(cmd, 1);
     wait.send(&fleet.tenant_lines());
@@ -170,9 +171,10 @@ fn a_closed_stdout_ends_the_wait_while_stdin_stays_open() {
     // `slow-upstream | canary-wait | true`: more tenants may come later,
     // but nobody reads what canary-wait passes on, so it stops at once.
     let fleet = fleet(vec![tenant("first", NEW)]);
-    let home = TempDir::new("canary-wait").unwrap();
-    let mut cmd = testkit::hermetic(BIN, home.path());
-    cmd.args(["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"]);
+    let (cmd, _home) = command(
+        &["--sha", NEW7, "--interval", "50ms", "--timeout", "60s"],
+        &[],
+    );
     let mut wait = Running::start_stdout_closed(cmd);
     wait.send(&fleet.tenant_lines());
     wait.exits_promptly_with_stdin_open()

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -75,12 +76,18 @@ pub fn parse(line: &str) -> Record {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not a tenant record ({e}): {line}"))
 }
 
-/// A `canary-wait` started with `args` and extra `env`, its home a fresh
+/// A `canary-wait` command with `args` and extra `env`, its home a fresh
 /// temp dir (kept alive as long as the returned guard).
-pub fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, TempDir) {
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> (Command, TempDir) {
     let home = TempDir::new("canary-wait").expect("temp dir");
     let mut cmd = testkit::hermetic(BIN, home.path());
     cmd.args(args).envs(env.iter().copied());
+    (cmd, home)
+}
+
+/// [`command`] started, all three streams piped.
+pub fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, TempDir) {
+    let (cmd, home) = command(args, env);
     (Running::start(cmd), home)
 }
 
