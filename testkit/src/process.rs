@@ -44,6 +44,15 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+/// A stdout whose reader is gone before the tool starts: a socket whose
+/// other end is already closed, so the tool's first write meets a broken
+/// pipe (`tool | head -c0` lets a fast tool win the race and deliver all).
+pub fn closed_stdout() -> Stdio {
+    let (writer, reader) = UnixStream::pair().expect("a socket pair");
+    drop(reader);
+    Stdio::from(OwnedFd::from(writer))
+}
+
 impl Finished {
     /// A run cut short by a closed stdout (issue 11.1): exit 1, exactly one
     /// `TOOL: stdout closed: …` line on stderr, holding `undone` (what was
@@ -100,9 +109,7 @@ impl Running {
     /// tool's first write meets a broken pipe (no race with a fast tool).
     /// stdin is piped and stays open until [`Running::close_stdin`].
     pub fn start_stdout_closed(mut cmd: Command) -> Running {
-        let (writer, reader) = UnixStream::pair().expect("a socket pair");
-        drop(reader);
-        cmd.stdout(Stdio::from(OwnedFd::from(writer)));
+        cmd.stdout(closed_stdout());
         let (started, child) = Running::spawn(cmd);
         // No stdout lines will ever come: the channel is closed at once.
         let (_, lines) = mpsc::channel();

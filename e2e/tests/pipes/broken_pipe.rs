@@ -3,27 +3,20 @@
 //! that stops says on stderr what it left.
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 
 use testkit::fleet::{Fleet, TenantSpec};
 use testkit::image::Kind;
+use testkit::process::closed_stdout;
 use testkit::registry::Registry;
 
 use super::serial;
 use super::support::*;
 
-/// Runs the step with stdout already closed by its reader. The reader's end
-/// is closed before the tool starts (a socket pair whose other end is
-/// dropped), so the tool cannot win a race and deliver its output before
-/// the close, as it could with `tool | head -c0`.
+/// Runs the step with stdout already closed by its reader
+/// ([`closed_stdout`]), stdin `/dev/null` or a pipe fed `stdin`.
 fn with_stdout_closed(mut step: Step, stdin: Option<&str>) -> (i32, String) {
-    let (reader, writer) = UnixStream::pair().expect("a socket pair");
-    drop(reader);
-    step.cmd
-        .stdout(Stdio::from(OwnedFd::from(writer)))
-        .stderr(Stdio::piped());
+    step.cmd.stdout(closed_stdout()).stderr(Stdio::piped());
     step.cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
