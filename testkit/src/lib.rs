@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod process;
 pub mod sandbox;
 pub mod tempdir;
+pub mod terminal;
 
 // The fake tenant fleet, and a registry with what goes around it.
 pub mod fleet;

@@ -270,6 +270,25 @@ impl Proxy {
         self.shared.state.lock().expect("lock").log.len()
     }
 
+    /// How many requests so far were `method` on a path ending with
+    /// `path_suffix` (`""`: any path).
+    pub fn count_of(&self, method: &str, path_suffix: &str) -> usize {
+        let state = self.shared.state.lock().expect("lock");
+        state
+            .log
+            .iter()
+            .filter(|(m, path)| m == method && path.ends_with(path_suffix))
+            .count()
+    }
+
+    /// The methods of the requests so far on a path ending with
+    /// `path_suffix`, in order.
+    pub fn methods_at(&self, path_suffix: &str) -> Vec<String> {
+        let state = self.shared.state.lock().expect("lock");
+        let at = state.log.iter().filter(|(_, p)| p.ends_with(path_suffix));
+        at.map(|(method, _)| method.clone()).collect()
+    }
+
     /// Waits (at most `limit`) until `n` requests are held by [`Fault::hold`]
     /// or [`Fault::late_landing`] faults at once; false if they never were.
     pub fn wait_held(&self, n: usize, limit: Duration) -> bool {

@@ -4,29 +4,32 @@
 
 use serde_json::json;
 use testkit::image::Kind;
-use testkit::registry::{Registry, PASSWORD, USER};
+use testkit::registry::{PASSWORD, USER};
 use testkit::token_server::{base64_std, TokenField, TokenServer};
 
-use crate::support::{assert_code, assert_hidden, path_with, single_record, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, assert_hidden, assert_says, call, path_with, single_record, Registry,
+    Sandbox, HTPASSWD_ENV,
+};
 
-/// Pushes `staging-1` and returns (registry, source reference, pushed digest).
+/// Pushes `staging-1` to the shared htpasswd registry and returns
+/// (registry, source reference, pushed digest).
 fn protected() -> (Registry, String, String) {
-    let registry = Registry::start_htpasswd();
+    let registry = Registry::htpasswd();
     let pushed = registry
         .pusher()
         .push("app", "staging-1", Kind::OciIndex, "auth");
-    let source = format!("{}/app:staging-1", registry.host());
+    let source = registry.image("app:staging-1");
     (registry, source, pushed.digest)
 }
 
 #[test]
 fn htpasswd_with_registry_username_and_password() {
     let (registry, source, digest) = protected();
-    let env = [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
-    let out = Sandbox::new().run(&[&source, "latest"], &env, None);
+    let out = Sandbox::new().run(&[&source, "latest"], &HTPASSWD_ENV, None);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).digest, digest.as_str());
-    assert_eq!(registry.pusher().digest_of("app", "latest"), Some(digest));
+    registry.pusher().assert_at("app", "latest", &digest);
     assert_hidden(&out, PASSWORD);
 }
 
@@ -35,16 +38,16 @@ fn htpasswd_through_docker_config_auths() {
     let (registry, source, digest) = protected();
     let sandbox = Sandbox::new();
     let auth = base64_std(format!("{USER}:{PASSWORD}").as_bytes());
-    sandbox.docker_config(&json!({"auths": {registry.host(): {"auth": auth}}}));
-    let out = sandbox.run(&[&source, "latest"], &[], None);
+    sandbox.docker_config(&json!({"auths": {registry.authority(): {"auth": auth}}}));
+    let out = sandbox.call(&[&source, "latest"]);
     assert_code(&out, 0);
-    assert_eq!(registry.pusher().digest_of("app", "latest"), Some(digest));
+    registry.pusher().assert_at("app", "latest", &digest);
 
     // DOCKER_CONFIG points elsewhere: that directory's config.json is used.
     let other = testkit::TempDir::new("docker-config").unwrap();
     std::fs::write(
         other.join("config.json"),
-        json!({"auths": {format!("http://{}", registry.host()): {"username": USER, "password": PASSWORD}}}).to_string(),
+        json!({"auths": {format!("http://{}", registry.authority()): {"username": USER, "password": PASSWORD}}}).to_string(),
     )
     .unwrap();
     let out = sandbox.run(
@@ -65,13 +68,13 @@ fn htpasswd_through_a_credential_helper_on_path() {
             "#!/bin/sh\n[ \"$1\" = get ] || exit 3\nserver=$(cat)\n\
              [ \"$server\" = \"{host}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
              printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
-            host = registry.host()
+            host = registry.authority()
         ),
     );
-    sandbox.docker_config(&json!({"credHelpers": {registry.host(): "testkit"}}));
+    sandbox.docker_config(&json!({"credHelpers": {registry.authority(): "testkit"}}));
     let out = sandbox.run(&[&source, "latest"], &[("PATH", &path_with(&bin))], None);
     assert_code(&out, 0);
-    assert_eq!(registry.pusher().digest_of("app", "latest"), Some(digest));
+    registry.pusher().assert_at("app", "latest", &digest);
     assert_hidden(&out, PASSWORD);
 
     // The same helper as credsStore.
@@ -90,31 +93,21 @@ fn a_wrong_password_names_the_source_and_never_the_secret() {
         &[("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", wrong)],
         None,
     );
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("REGISTRY_USERNAME/REGISTRY_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    assert_exit(&out, 1, "REGISTRY_USERNAME/REGISTRY_PASSWORD");
     assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     assert_hidden(&out, wrong);
-    assert_eq!(registry.pusher().digest_of("app", "latest"), None);
+    registry.pusher().assert_absent("app", "latest");
 
-    let config = sandbox
-        .docker_config(&json!({"auths": {registry.host(): {"username": USER, "password": wrong}}}));
-    let out = sandbox.run(&[&source], &[], None);
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!("{} auths", config.display())),
-        "{}",
-        out.stderr
+    let config = sandbox.docker_config(
+        &json!({"auths": {registry.authority(): {"username": USER, "password": wrong}}}),
     );
+    let out = sandbox.call(&[&source]);
+    assert_exit(&out, 1, &format!("{} auths", config.display()));
     assert_hidden(&out, wrong);
 
     // No credentials at all: say so.
-    let out = Sandbox::new().run(&[&source], &[], None);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("anonymous"), "{}", out.stderr);
+    let out = call(&[&source]);
+    assert_exit(&out, 1, "anonymous");
 }
 
 #[test]
@@ -122,11 +115,7 @@ fn secrets_are_masked_first_under_github_actions() {
     let (_registry, source, _) = protected();
     let out = Sandbox::new().run(
         &[&source],
-        &[
-            ("REGISTRY_USERNAME", USER),
-            ("REGISTRY_PASSWORD", PASSWORD),
-            ("GITHUB_ACTIONS", "true"),
-        ],
+        &[HTPASSWD_ENV[0], HTPASSWD_ENV[1], ("GITHUB_ACTIONS", "true")],
         None,
     );
     assert_code(&out, 0);
@@ -143,15 +132,15 @@ fn a_broken_config_is_a_usage_error() {
     let sandbox = Sandbox::new();
     std::fs::create_dir_all(sandbox.home.join(".docker")).unwrap();
     std::fs::write(sandbox.home.join(".docker/config.json"), "{not json").unwrap();
-    let out = sandbox.run(&[&source], &[], None);
-    assert_code(&out, 2);
-    assert!(out.stderr.contains("config.json"), "{}", out.stderr);
+    let out = sandbox.call(&[&source]);
+    assert_exit(&out, 2, "config.json");
 }
 
 #[test]
 fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     let tokens = TokenServer::start(&[("robot", "T0ken-Pass-9")], TokenField::AccessToken);
-    let registry = Registry::start_token(&tokens);
+    // Its own registry and token service: the test counts every grant.
+    let registry = testkit::registry::Registry::start_token(&tokens);
     let pushed = registry
         .pusher()
         .push("org/app", "staging-1", Kind::Oci, "bearer");
@@ -159,7 +148,7 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     let sandbox = Sandbox::new();
 
     // Anonymous pull: a pull token, no credentials sent.
-    let out = sandbox.run(&[&source], &[], None);
+    let out = sandbox.call(&[&source]);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).digest, pushed.digest.as_str());
     let grants = tokens.grants();
@@ -168,9 +157,8 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     assert_eq!(grants[0].scopes, ["repository:org/app:pull"]);
 
     // Anonymous push: the token holds pull only, so the registry refuses.
-    let out = sandbox.run(&[&source, "latest"], &[], None);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("anonymous"), "{}", out.stderr);
+    let out = sandbox.call(&[&source, "latest"]);
+    assert_exit(&out, 1, "anonymous");
     assert_eq!(registry.pusher().digest_of("org/app", "latest"), None);
 
     // Authenticated: one pull,push token for the whole move.
@@ -204,12 +192,7 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
         ],
         None,
     );
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("REGISTRY_USERNAME/REGISTRY_PASSWORD"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("token service"), "{}", out.stderr);
+    assert_exit(&out, 1, "REGISTRY_USERNAME/REGISTRY_PASSWORD");
+    assert_says(&out, "token service");
     assert_hidden(&out, "nope-Secret-1");
 }

@@ -11,13 +11,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::json;
 use testkit::image::Kind;
-use testkit::proxy::Proxy;
-use testkit::registry::{Registry, PASSWORD, USER};
+use testkit::registry::{PASSWORD, USER};
 use testkit::Output;
 
-use crate::support::{assert_code, assert_hidden, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, assert_hidden, assert_says, Proxy, Registry, Sandbox, HTPASSWD_ENV,
+};
 
-/// An htpasswd registry holding `app:staging-1`, behind a counting proxy.
+/// `app:staging-1` in the shared htpasswd registry, behind a counting proxy
+/// of this test's own.
 struct Protected {
     registry: Registry,
     proxy: Proxy,
@@ -26,11 +28,11 @@ struct Protected {
 
 impl Protected {
     fn start() -> Protected {
-        let registry = Registry::start_htpasswd();
+        let registry = Registry::htpasswd();
         let pushed = registry
             .pusher()
             .push("app", "staging-1", Kind::Oci, "credentials");
-        let proxy = Proxy::start(&registry.url());
+        let proxy = registry.proxy();
         Protected {
             registry,
             proxy,
@@ -38,12 +40,13 @@ impl Protected {
         }
     }
 
-    fn host(&self) -> String {
-        self.proxy.host()
+    /// `127.0.0.1:PROXYPORT`: the registry credentials are stored for.
+    fn authority(&self) -> String {
+        self.proxy.authority()
     }
 
     fn source(&self) -> String {
-        format!("{}/app:staging-1", self.host())
+        self.proxy.image("app:staging-1")
     }
 
     /// Whether any request reached this registry with an `Authorization` header.
@@ -69,36 +72,28 @@ fn auth_file(path: &Path, host: &str, password: &str) -> PathBuf {
     path.to_path_buf()
 }
 
-const ENV_PAIR: [(&str, &str); 2] = [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
-
 #[test]
 fn the_env_pair_goes_only_to_the_registry_host_names() {
     let registry = Protected::start();
     let sandbox = Sandbox::new();
     let elsewhere = [
-        ENV_PAIR[0],
-        ENV_PAIR[1],
+        HTPASSWD_ENV[0],
+        HTPASSWD_ENV[1],
         ("REGISTRY_HOST", "registry.example.com"),
     ];
     let out = run(&sandbox, &[&registry.source()], &elsewhere, None);
     assert_code(&out, 1);
     assert!(!registry.was_sent_credentials());
-    assert!(
-        out.stderr.contains("are for registry.example.com, not"),
-        "{}",
-        out.stderr
-    );
+    assert_says(&out, "are for registry.example.com, not");
     assert_hidden(&out, PASSWORD);
 
-    let host = registry.host();
-    let here = [ENV_PAIR[0], ENV_PAIR[1], ("REGISTRY_HOST", &host)];
+    let host = registry.authority();
+    let here = [HTPASSWD_ENV[0], HTPASSWD_ENV[1], ("REGISTRY_HOST", &host)];
     let out = run(&sandbox, &[&registry.source(), "latest"], &here, None);
     assert_code(&out, 0);
     assert!(registry.was_sent_credentials());
-    assert_eq!(
-        registry.registry.pusher().digest_of("app", "latest"),
-        Some(registry.digest.clone())
-    );
+    let pusher = registry.registry.pusher();
+    pusher.assert_at("app", "latest", &registry.digest);
 }
 
 #[test]
@@ -106,11 +101,11 @@ fn without_registry_host_the_env_pair_goes_to_the_one_registry_of_the_images() {
     let protected = Protected::start();
     let open = Registry::start();
     open.pusher().push("web", "staging-1", Kind::Oci, "open");
-    let open_proxy = Proxy::start(&open.url());
+    let open_proxy = open.proxy();
     let sandbox = Sandbox::new();
 
     // One registry: the pair is for it.
-    let out = run(&sandbox, &[&protected.source()], &ENV_PAIR, None);
+    let out = run(&sandbox, &[&protected.source()], &HTPASSWD_ENV, None);
     assert_code(&out, 0);
     assert!(protected.was_sent_credentials());
     let authorized_before = protected.proxy.authorized_requests().len();
@@ -118,17 +113,11 @@ fn without_registry_host_the_env_pair_goes_to_the_one_registry_of_the_images() {
     // Two registries: the pair goes to neither, and a warning says so.
     let requests = format!(
         "{}\n{}\n",
-        json!({"image": format!("{}/app", protected.host()), "source": "staging-1", "tag": "latest"}),
-        json!({"image": format!("{}/web", open_proxy.host()), "source": "staging-1", "tag": "latest"}),
+        json!({"image": protected.proxy.image("app"), "source": "staging-1", "tag": "latest"}),
+        json!({"image": open_proxy.image("web"), "source": "staging-1", "tag": "latest"}),
     );
-    let out = run(&sandbox, &[], &ENV_PAIR, Some(&requests));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr
-            .contains("not used: the images are on several registries"),
-        "{}",
-        out.stderr
-    );
+    let out = run(&sandbox, &[], &HTPASSWD_ENV, Some(&requests));
+    assert_exit(&out, 1, "not used: the images are on several registries");
     assert_eq!(
         protected.proxy.authorized_requests().len(),
         authorized_before
@@ -150,8 +139,7 @@ fn github_token_goes_only_to_ghcr() {
         ],
         None,
     );
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("anonymous"), "{}", out.stderr);
+    assert_exit(&out, 1, "anonymous");
     assert!(!registry.was_sent_credentials());
     assert_hidden(&out, "ghp-Never-Sent-Elsewhere");
 }
@@ -160,7 +148,11 @@ fn github_token_goes_only_to_ghcr() {
 fn authfile_flag_and_registry_auth_file() {
     let registry = Protected::start();
     let sandbox = Sandbox::new();
-    let good = auth_file(&sandbox.path("good/auth.json"), &registry.host(), PASSWORD);
+    let good = auth_file(
+        &sandbox.path("good/auth.json"),
+        &registry.authority(),
+        PASSWORD,
+    );
     let good = good.to_str().unwrap();
 
     let out = run(
@@ -180,19 +172,14 @@ fn authfile_flag_and_registry_auth_file() {
 
     // The flag wins over the variable; a wrong password names the file.
     let wrong = "Wr0ng-Authfile-Pass";
-    let bad = auth_file(&sandbox.path("bad/auth.json"), &registry.host(), wrong);
+    let bad = auth_file(&sandbox.path("bad/auth.json"), &registry.authority(), wrong);
     let out = run(
         &sandbox,
         &[&registry.source(), "--authfile", bad.to_str().unwrap()],
         &[("REGISTRY_AUTH_FILE", good)],
         None,
     );
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!("{} auths", bad.display())),
-        "{}",
-        out.stderr
-    );
+    assert_exit(&out, 1, &format!("{} auths", bad.display()));
     assert_hidden(&out, wrong);
 
     // An auth file asked for by name must exist.
@@ -203,18 +190,13 @@ fn authfile_flag_and_registry_auth_file() {
         &[],
         None,
     );
-    assert_code(&out, 2);
-    assert!(
-        out.stderr.contains(&missing.display().to_string()),
-        "{}",
-        out.stderr
-    );
+    assert_exit(&out, 2, &missing.display().to_string());
 }
 
 #[test]
 fn podman_and_skopeo_logins_are_used_after_docker_config() {
     let registry = Protected::start();
-    let host = registry.host();
+    let host = registry.authority();
 
     let sandbox = Sandbox::new();
     auth_file(&sandbox.path("run/containers/auth.json"), &host, PASSWORD);
@@ -236,11 +218,6 @@ fn podman_and_skopeo_logins_are_used_after_docker_config() {
         &json!({"auths": {&host: {"auth": STANDARD.encode(format!("{USER}:{wrong}"))}}}),
     );
     let out = run(&sandbox, &[&registry.source()], &[], None);
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!("{} auths", config.display())),
-        "{}",
-        out.stderr
-    );
+    assert_exit(&out, 1, &format!("{} auths", config.display()));
     assert_hidden(&out, wrong);
 }

@@ -19,7 +19,7 @@ fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
     let pusher = registry.pusher();
     let old = pusher.push("a", "latest", Kind::Oci, "old");
     pusher.push("a", "staging-1", Kind::Oci, "new");
-    let image = Image::parse(&format!("{}/a", registry.host())).unwrap();
+    let image = Image::parse(&registry.image("a")).unwrap();
     let client = client();
     let moves = vec![Move::new(image, "staging-1", "latest").unwrap()];
     let planned = plan(&client, moves, Intent::Move).unwrap();
@@ -50,7 +50,7 @@ fn a_failed_apply_tells_each_steps_outcome() {
     for repo in ["a", "b"] {
         pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
         pusher.push(repo, "staging-2", Kind::Oci, &format!("{repo}-new"));
-        let image = Image::parse(&format!("{}/{repo}", proxy.host())).unwrap();
+        let image = Image::parse(&proxy.image(repo)).unwrap();
         moves.push(Move::new(image, "staging-2", "latest").unwrap());
     }
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));

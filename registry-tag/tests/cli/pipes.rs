@@ -2,15 +2,24 @@
 //! was left undone or unreported (issue 11.1).
 
 use testkit::image::Kind;
+use testkit::Output;
 
-use crate::support::{assert_code, request, run_with_closed_stdout, Registry};
+use crate::support::{assert_exit, run_with_closed_stdout, to_latest, Registry};
+
+/// Exit 1 saying `text`, in the one "stdout closed" line.
+#[track_caller]
+fn assert_stopped(out: &Output, text: &str) {
+    assert_exit(out, 1, text);
+    let said = out.stderr.matches("stdout closed").count();
+    assert_eq!(said, 1, "{}", out.stderr);
+}
 
 #[test]
 fn a_resolve_whose_digest_was_not_printed_is_not_success() {
     let registry = Registry::start();
     registry.pusher().push("app", "v1", Kind::Oci, "pipe");
-    let out = run_with_closed_stdout(&[&format!("{}/app:v1", registry.host())], None);
-    assert_code(&out, 1);
+    let out = run_with_closed_stdout(&[&registry.image("app:v1")], None);
+    assert_stopped(&out, "stdout closed: the digest was not printed");
     assert_eq!(
         out.stderr,
         "registry-tag: stdout closed: the digest was not printed\n"
@@ -21,15 +30,12 @@ fn a_resolve_whose_digest_was_not_printed_is_not_success() {
 fn a_list_cut_short_is_not_success() {
     let registry = Registry::start();
     registry.pusher().push("app", "v1", Kind::Oci, "pipe");
-    let image = format!("{}/app", registry.host());
+    let image = registry.image("app");
     let out = run_with_closed_stdout(&["--list", &image], None);
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!(
-            "stdout closed: the listing of {image} stopped after 0 tags"
-        )),
-        "{}",
-        out.stderr
+    assert_exit(
+        &out,
+        1,
+        &format!("stdout closed: the listing of {image} stopped after 0 tags"),
     );
 }
 
@@ -38,23 +44,13 @@ fn moves_whose_records_were_not_written_are_not_success_but_stay_made() {
     let registry = Registry::start();
     let pusher = registry.pusher();
     let new = pusher.push("a", "staging-1", Kind::Oci, "new");
-    let h = registry.host();
-    let stdin = request(&h, "a", "staging-1", "latest");
+    let stdin = to_latest(&registry.host(), &["a"], "staging-1");
     let out = run_with_closed_stdout(&["--atomic"], Some(&stdin));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr
-            .contains("stdout closed: the records were not all written (the moves were made)"),
-        "{}",
-        out.stderr
+    assert_stopped(
+        &out,
+        "stdout closed: the records were not all written (the moves were made)",
     );
-    assert_eq!(
-        out.stderr.matches("stdout closed").count(),
-        1,
-        "{}",
-        out.stderr
-    );
-    assert_eq!(pusher.digest_of("a", "latest"), Some(new.digest));
+    pusher.assert_at("a", "latest", &new.digest);
 }
 
 #[test]
@@ -63,36 +59,18 @@ fn independent_moves_stop_at_a_closed_stdout_and_say_what_was_not_made() {
     let pusher = registry.pusher();
     let a = pusher.push("a", "staging-2", Kind::Oci, "a");
     pusher.push("b", "staging-2", Kind::Oci, "b");
-    let h = registry.host();
-    let stdin = request(&h, "a", "staging-2", "latest") + &request(&h, "b", "staging-2", "latest");
+    let stdin = to_latest(&registry.host(), &["a", "b"], "staging-2");
     let out = run_with_closed_stdout(&[], Some(&stdin));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("stdout closed: 1 of 2 moves not made"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(
-        out.stderr.matches("stdout closed").count(),
-        1,
-        "{}",
-        out.stderr
-    );
-    assert_eq!(pusher.digest_of("a", "latest"), Some(a.digest));
-    assert_eq!(pusher.digest_of("b", "latest"), None);
+    assert_stopped(&out, "stdout closed: 1 of 2 moves not made");
+    pusher.assert_at("a", "latest", &a.digest);
+    pusher.assert_absent("b", "latest");
 }
 
 #[test]
 fn a_failed_move_into_a_closed_pipe_is_still_a_failure() {
     let registry = Registry::start();
     registry.pusher().push("a", "latest", Kind::Oci, "old");
-    let h = registry.host();
-    let stdin = request(&h, "a", "staging-404", "latest");
+    let stdin = to_latest(&registry.host(), &["a"], "staging-404");
     let out = run_with_closed_stdout(&["--atomic"], Some(&stdin));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("staging-404 not found"),
-        "{}",
-        out.stderr
-    );
+    assert_exit(&out, 1, "staging-404 not found");
 }

@@ -3,10 +3,12 @@
 
 use serde_json::json;
 use testkit::image::{Kind, OCI_MANIFEST};
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::{Registry, PASSWORD, USER};
+use testkit::proxy::Fault;
+use testkit::registry::PASSWORD;
 
-use crate::support::{assert_code, assert_hidden, single_record, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, assert_hidden, call, single_record, Registry, Sandbox, HTPASSWD_ENV,
+};
 
 #[test]
 fn a_head_without_digest_falls_back_to_get() {
@@ -14,18 +16,12 @@ fn a_head_without_digest_falls_back_to_get() {
     let pushed = registry
         .pusher()
         .push("app", "v1", Kind::DockerList, "no-digest-header");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.strip_response_header("Docker-Content-Digest");
-    let out = Sandbox::new().run(&[&format!("{}/app:v1", proxy.host())], &[], None);
+    let out = call(&[&proxy.image("app:v1")]);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).digest, pushed.digest.as_str());
-    let methods: Vec<String> = proxy
-        .requests()
-        .into_iter()
-        .filter(|(_, p)| p.ends_with("/manifests/v1"))
-        .map(|(m, _)| m)
-        .collect();
-    assert_eq!(methods, ["HEAD", "GET"]);
+    assert_eq!(proxy.methods_at("/manifests/v1"), ["HEAD", "GET"]);
 }
 
 #[test]
@@ -42,35 +38,28 @@ fn manifests_over_4_mib_are_refused() {
         "annotations": {"padding": "x".repeat(5 << 20)},
     }))
     .unwrap();
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::status("GET", "/big/manifests/huge", 1, 200).body(OCI_MANIFEST, bytes));
-    let out = Sandbox::new().run(
-        &[&format!("{}/big:huge", proxy.host()), "latest"],
-        &[],
-        None,
-    );
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("larger than 4 MiB"), "{}", out.stderr);
+    let out = call(&[&proxy.image("big:huge"), "latest"]);
+    assert_exit(&out, 1, "larger than 4 MiB");
     assert_eq!(pusher.digest_of("big", "latest"), Some(small.digest));
 }
 
 #[test]
 fn authorization_is_not_sent_across_a_redirect() {
-    let registry = Registry::start_htpasswd();
+    let registry = Registry::htpasswd();
     registry.pusher().push("app", "v1", Kind::Oci, "redirect");
-    let elsewhere = Proxy::start(&registry.url());
-    let front = Proxy::start(&registry.url());
+    let elsewhere = registry.proxy();
+    let front = registry.proxy();
+    let ns = registry.namespace();
     front.add_fault(Fault::redirect(
         "GET",
         "/app/manifests/v1",
         1,
-        &format!("{}/v2/app/manifests/v1", elsewhere.url()),
+        &format!("{}/v2/{ns}/app/manifests/v1", elsewhere.url()),
     ));
-    let out = Sandbox::new().run(
-        &[&format!("{}/app:v1", front.host()), "latest"],
-        &[("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)],
-        None,
-    );
+    let args = [&front.image("app:v1"), "latest"];
+    let out = Sandbox::new().run(&args, &HTPASSWD_ENV, None);
     // The redirected GET reaches the other host without credentials, and
     // the registry behind it refuses it.
     assert_code(&out, 1);

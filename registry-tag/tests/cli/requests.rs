@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use testkit::image::Kind;
 
-use crate::support::{assert_code, tag_records, Registry, Sandbox};
+use crate::support::{assert_code, assert_exit, feed, tag_records, Registry, Sandbox};
 
 fn lines(values: &[Value]) -> String {
     values.iter().map(|v| format!("{v}\n")).collect()
@@ -20,11 +20,7 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
     let tested = pusher.push("app", "staging-abc", Kind::OciIndex, "tested");
     let sandbox = Sandbox::new();
     // registry-tag IMG:staging-abc | jq -c '.tag="latest" | .region="eu"' | registry-tag --atomic
-    let out = sandbox.run(
-        &[&format!("{}/app:staging-abc", registry.host())],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&[&registry.image("app:staging-abc")]);
     assert_code(&out, 0);
     let mut record: Value = serde_json::from_str(out.stdout.trim()).expect("one record");
     record["tag"] = json!("latest");
@@ -32,12 +28,9 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
     // staging-abc moves on before the promotion: the record's digest wins.
     pusher.push("app", "staging-abc", Kind::Oci, "untested");
 
-    let out = sandbox.run(&["--atomic"], &[], Some(&lines(&[record])));
+    let out = sandbox.feed(&["--atomic"], &lines(&[record]));
     assert_code(&out, 0);
-    assert_eq!(
-        pusher.digest_of("app", "latest"),
-        Some(tested.digest.clone())
-    );
+    pusher.assert_at("app", "latest", &tested.digest);
     let records = tag_records(&out);
     assert_eq!(records.len(), 1, "{}", out.stdout);
     let moved = &records[0];
@@ -53,7 +46,7 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
     );
 
     // The move's own record, fed back, is a request that is already done.
-    let again = sandbox.run(&["--atomic"], &[], Some(&out.stdout));
+    let again = sandbox.feed(&["--atomic"], &out.stdout);
     assert_code(&again, 0);
     let records = tag_records(&again);
     assert!(!records[0].changed, "{}", again.stdout);
@@ -68,18 +61,15 @@ fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
     let tested = pusher.push("app", "staging-def", Kind::Oci, "tested");
     pusher.push("app", "staging-def", Kind::Oci, "re-pushed");
     let request = json!({
-        "image": format!("{}/app", registry.host()),
+        "image": registry.image("app"),
         "tag": "latest",
         "digest": tested.digest,
         "source": "staging-def",
         "expect_current": null,
     });
-    let out = Sandbox::new().run(&["--atomic"], &[], Some(&lines(&[request])));
+    let out = feed(&["--atomic"], &lines(&[request]));
     assert_code(&out, 0);
-    assert_eq!(
-        pusher.digest_of("app", "latest"),
-        Some(tested.digest.clone())
-    );
+    pusher.assert_at("app", "latest", &tested.digest);
     let records = tag_records(&out);
     assert_eq!(records[0].source.as_deref(), Some("staging-def"));
     assert!(records[0].previous.is_none());
@@ -90,8 +80,7 @@ fn each_request_carries_its_own_expect_current() {
     let registry = Registry::start();
     let pusher = registry.pusher();
     let h = registry.host();
-    let a_old = pusher.push("a", "latest", Kind::Oci, "a-old");
-    let a_new = pusher.push("a", "staging-1", Kind::Oci, "a-new");
+    let (a_old, a_new) = pusher.latest_and("a", "staging-1", Kind::Oci);
     let b_new = pusher.push("b", "staging-1", Kind::Oci, "b-new");
     let requests = |a_expect: &str| {
         lines(&[
@@ -102,59 +91,48 @@ fn each_request_carries_its_own_expect_current() {
     };
     let sandbox = Sandbox::new();
     // a is not where the request expects it: nothing moves, b included.
-    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_new.digest)));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!(
-            "{h}/a:latest points at {}, not the expected {}; nothing was changed",
-            a_old.digest, a_new.digest
-        )),
-        "{}",
-        out.stderr
+    let (old, new) = (&a_old.digest, &a_new.digest);
+    let out = sandbox.feed(&["--atomic"], &requests(new));
+    assert_exit(
+        &out,
+        1,
+        &format!("{h}/a:latest points at {old}, not the expected {new}; nothing was changed"),
     );
-    assert_eq!(pusher.digest_of("a", "latest"), Some(a_old.digest.clone()));
-    assert_eq!(pusher.digest_of("b", "latest"), None);
+    pusher.assert_at("a", "latest", old);
+    pusher.assert_absent("b", "latest");
 
-    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_old.digest)));
+    let out = sandbox.feed(&["--atomic"], &requests(old));
     assert_code(&out, 0);
-    assert_eq!(pusher.digest_of("a", "latest"), Some(a_new.digest.clone()));
-    assert_eq!(pusher.digest_of("b", "latest"), Some(b_new.digest.clone()));
+    pusher.assert_at("a", "latest", new);
+    pusher.assert_at("b", "latest", &b_new.digest);
 
     // b exists now: the same compare-and-swap is refused.
-    let out = sandbox.run(&["--atomic"], &[], Some(&requests(&a_new.digest)));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("not the expected no tag at all"),
-        "{}",
-        out.stderr
-    );
+    let out = sandbox.feed(&["--atomic"], &requests(new));
+    assert_exit(&out, 1, "not the expected no tag at all");
 }
 
 #[test]
 fn a_request_overrides_the_expect_current_flag() {
     let registry = Registry::start();
     let pusher = registry.pusher();
-    let old = pusher.push("a", "latest", Kind::Oci, "old");
-    let new = pusher.push("a", "staging-2", Kind::Oci, "new");
-    let request = json!({"image": format!("{}/a", registry.host()), "source": "staging-2",
+    let (old, new) = pusher.latest_and("a", "staging-2", Kind::Oci);
+    let request = json!({"image": registry.image("a"), "source": "staging-2",
                          "tag": "latest", "expect_current": old.digest});
     let wrong = format!("sha256:{}", "e".repeat(64));
-    let out = Sandbox::new().run(
+    let out = feed(
         &["--atomic", "--expect-current", &wrong],
-        &[],
-        Some(&lines(&[request])),
+        &lines(&[request]),
     );
     assert_code(&out, 0);
-    assert_eq!(pusher.digest_of("a", "latest"), Some(new.digest));
+    pusher.assert_at("a", "latest", &new.digest);
 }
 
 #[test]
 fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
     let registry = Registry::start();
     let pusher = registry.pusher();
-    let old = pusher.push("a", "latest", Kind::Oci, "old");
-    let new = pusher.push("a", "staging-3", Kind::Oci, "new");
-    let image = format!("{}/a", registry.host());
+    let (old, new) = pusher.latest_and("a", "staging-3", Kind::Oci);
+    let image = registry.image("a");
     let other = format!("sha256:{}", "0".repeat(64));
     let good = json!({"image": image, "source": "staging-3", "tag": "latest"});
     let cases: [(Value, &str); 4] = [
@@ -178,7 +156,7 @@ fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
     for (bad, message) in cases {
         for atomic in [true, false] {
             let args: &[&str] = if atomic { &["--atomic"] } else { &[] };
-            let out = Sandbox::new().run(args, &[], Some(&lines(&[good.clone(), bad.clone()])));
+            let out = feed(args, &lines(&[good.clone(), bad.clone()]));
             assert_code(&out, 2);
             assert!(
                 out.stderr.starts_with(&format!("registry-tag: {message}")),
@@ -186,8 +164,8 @@ fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
                 out.stderr
             );
             assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-            assert_eq!(pusher.digest_of("a", "latest"), Some(old.digest.clone()));
-            assert_eq!(pusher.digest_of("a", "v2"), None);
+            pusher.assert_at("a", "latest", &old.digest);
+            pusher.assert_absent("a", "v2");
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use testkit::image::Kind;
 
-use crate::support::{assert_code, single_record, tag_records, Registry, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, call, single_record, tag_records, Registry, Sandbox,
+};
 
 #[test]
 fn resolve_prints_the_tag_record() {
@@ -10,8 +12,8 @@ fn resolve_prints_the_tag_record() {
     let pushed = registry
         .pusher()
         .push("team/app", "v1", Kind::Oci, "resolve");
-    let image = format!("{}/team/app", registry.host());
-    let out = Sandbox::new().run(&[&format!("{image}:v1")], &[], None);
+    let image = registry.image("team/app");
+    let out = call(&[&format!("{image}:v1")]);
     assert_code(&out, 0);
     let record = single_record(&out);
     assert_eq!(record.image, image);
@@ -28,22 +30,13 @@ fn resolve_by_digest_checks_it_exists() {
         .pusher()
         .push("app", "v1", Kind::DockerV2, "by-digest");
     let sandbox = Sandbox::new();
-    let out = sandbox.run(
-        &[&format!("{}/app@{}", registry.host(), pushed.digest)],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&[&format!("{}/app@{}", registry.host(), pushed.digest)]);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).digest, pushed.digest.as_str());
 
     let absent = format!("sha256:{}", "0".repeat(64));
-    let out = sandbox.run(&[&format!("{}/app@{absent}", registry.host())], &[], None);
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains(&format!("manifest {absent} not found")),
-        "{}",
-        out.stderr
-    );
+    let out = sandbox.call(&[&format!("{}/app@{absent}", registry.host())]);
+    assert_exit(&out, 1, &format!("manifest {absent} not found"));
 }
 
 #[test]
@@ -51,11 +44,7 @@ fn missing_tag_is_exit_1_with_a_readable_message() {
     let registry = Registry::start();
     registry.pusher().push("x/y", "v1", Kind::Oci, "missing");
     let sandbox = Sandbox::new();
-    let out = sandbox.run(
-        &[&format!("{}/x/y:staging-abc", registry.host())],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&[&registry.image("x/y:staging-abc")]);
     assert_code(&out, 1);
     assert_eq!(
         out.stderr.trim(),
@@ -67,9 +56,8 @@ fn missing_tag_is_exit_1_with_a_readable_message() {
     assert!(out.stdout.is_empty());
 
     // A repository that does not exist at all reads the same way.
-    let out = sandbox.run(&[&format!("{}/nope:v1", registry.host())], &[], None);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("tag v1 not found in"), "{}", out.stderr);
+    let out = sandbox.call(&[&registry.image("nope:v1")]);
+    assert_exit(&out, 1, "tag v1 not found in");
 }
 
 #[test]
@@ -82,7 +70,7 @@ fn bad_references_are_exit_2() {
         "127.0.0.1:5000//app:v1",
         &format!("127.0.0.1:5000/app:{}", "t".repeat(129)),
     ] {
-        let out = sandbox.run(&[bad], &[], None);
+        let out = sandbox.call(&[bad]);
         assert_code(&out, 2);
         assert!(
             out.stderr.starts_with("registry-tag: bad reference"),
@@ -92,20 +80,16 @@ fn bad_references_are_exit_2() {
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
     // A bad new tag is a bad reference too; nothing is contacted.
-    let out = sandbox.run(&["127.0.0.1:9/app:v1", "bad tag"], &[], None);
+    let out = sandbox.call(&["127.0.0.1:9/app:v1", "bad tag"]);
     assert_code(&out, 2);
-    let out = sandbox.run(
-        &[
-            "--expect-current",
-            "sha256:1",
-            "127.0.0.1:9/app:v1",
-            "latest",
-        ],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&[
+        "--expect-current",
+        "sha256:1",
+        "127.0.0.1:9/app:v1",
+        "latest",
+    ]);
     assert_code(&out, 2);
-    let out = sandbox.run(&["--bogus"], &[], None);
+    let out = sandbox.call(&["--bogus"]);
     assert_code(&out, 2);
 }
 
@@ -116,7 +100,7 @@ fn list_prints_every_tag_with_its_digest() {
     let a = pusher.push("app", "staging-aaaaaaa", Kind::Oci, "a");
     let b = pusher.push("app", "staging-bbbbbbb", Kind::OciIndex, "b");
     pusher.put_manifest("app", "latest", a.media_type, &a.bytes);
-    let out = Sandbox::new().run(&["--list", &format!("{}/app", registry.host())], &[], None);
+    let out = call(&["--list", &registry.image("app")]);
     assert_code(&out, 0);
     let mut got: Vec<(String, String)> = tag_records(&out)
         .into_iter()
@@ -135,7 +119,7 @@ fn list_prints_every_tag_with_its_digest() {
 
 #[test]
 fn help_documents_flags_variables_and_exit_codes() {
-    let out = Sandbox::new().run(&["--help"], &[], None);
+    let out = call(&["--help"]);
     assert_code(&out, 0);
     for needle in [
         "--list",
@@ -187,7 +171,7 @@ fn list_prints_each_page_before_the_next_is_fetched() {
         br#"{"name":"app","tags":["v2"]}"#.to_vec(),
     ));
     let sandbox = Sandbox::new();
-    let run = Running::start(sandbox.cmd(&["--list", &format!("{}/app", proxy.host())]));
+    let run = Running::start(sandbox.cmd(&["--list", &proxy.image("app")]));
     let first: registry_tag::TagRecord =
         serde_json::from_str(&run.next_line()).expect("a tag record");
     assert_eq!(

@@ -5,7 +5,10 @@ use testkit::image::Kind;
 use testkit::proxy::Fault;
 use testkit::token_server::{TokenField, TokenServer};
 
-use crate::support::{assert_code, single_record, tag_records, Registry, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, assert_says, call, feed, single_record, tag_records, to_latest,
+    Registry, Sandbox,
+};
 
 #[test]
 fn retag_keeps_the_source_digest_for_every_manifest_type() {
@@ -18,10 +21,9 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
         ("oci-index", Kind::OciIndex),
         ("docker-list", Kind::DockerList),
     ] {
-        let old = pusher.push(repo, "latest", kind, &format!("{repo}-old"));
-        let new = pusher.push(repo, "staging-1234567", kind, &format!("{repo}-new"));
-        let image = format!("{}/{repo}", registry.host());
-        let out = sandbox.run(&[&format!("{image}:staging-1234567"), "latest"], &[], None);
+        let (old, new) = pusher.latest_and(repo, "staging-1234567", kind);
+        let image = registry.image(repo);
+        let out = sandbox.call(&[&format!("{image}:staging-1234567"), "latest"]);
         assert_code(&out, 0);
         let record = single_record(&out);
         assert_eq!(record.image, image, "{repo}");
@@ -31,17 +33,11 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
         assert_eq!(record.source.as_deref(), Some("staging-1234567"));
         assert!(record.changed);
         // Read back independently: the tag holds the index, not a child.
-        assert_eq!(
-            pusher.digest_of(repo, "latest"),
-            Some(new.digest.clone()),
-            "{repo}"
-        );
+        pusher.assert_at(repo, "latest", &new.digest);
         assert!(!new.children.contains(&new.digest));
-        assert!(
-            out.stderr
-                .contains(&format!("moved {image}:latest → {}", &new.digest[..19])),
-            "{}",
-            out.stderr
+        assert_says(
+            &out,
+            &format!("moved {image}:latest → {}", &new.digest[..19]),
         );
     }
 }
@@ -51,8 +47,8 @@ fn several_new_tags_and_a_digest_source() {
     let registry = Registry::start();
     let pusher = registry.pusher();
     let pushed = pusher.push("app", "build", Kind::OciIndex, "digest-src");
-    let source = format!("{}/app@{}", registry.host(), pushed.digest);
-    let out = Sandbox::new().run(&[&source, "latest", "stable"], &[], None);
+    let source = registry.image(&format!("app@{}", pushed.digest));
+    let out = call(&[&source, "latest", "stable"]);
     assert_code(&out, 0);
     let records = tag_records(&out);
     assert_eq!(records.len(), 2, "{}", out.stdout);
@@ -64,82 +60,60 @@ fn several_new_tags_and_a_digest_source() {
             record.previous.is_none(),
             "a new tag has no previous digest"
         );
-        assert_eq!(pusher.digest_of("app", tag), Some(pushed.digest.clone()));
+        pusher.assert_at("app", tag, &pushed.digest);
     }
 }
 
 #[test]
 fn a_tag_already_in_place_is_unchanged() {
     let registry = Registry::start();
-    let pushed = registry
-        .pusher()
-        .push("app", "staging-1", Kind::Oci, "same");
-    registry
-        .pusher()
-        .put_manifest("app", "latest", pushed.media_type, &pushed.bytes);
-    let out = Sandbox::new().run(
-        &[&format!("{}/app:staging-1", registry.host()), "latest"],
-        &[],
-        None,
-    );
+    let pusher = registry.pusher();
+    let pushed = pusher.push("app", "staging-1", Kind::Oci, "same");
+    pusher.put_manifest("app", "latest", pushed.media_type, &pushed.bytes);
+    let out = call(&[&registry.image("app:staging-1"), "latest"]);
     assert_code(&out, 0);
     let record = single_record(&out);
     assert!(!record.changed);
     assert_eq!(record.digest, pushed.digest);
-    assert!(out.stderr.contains("unchanged"), "{}", out.stderr);
+    assert_says(&out, "unchanged");
 }
 
 #[test]
 fn expect_current_guards_the_move() {
     let registry = Registry::start();
     let pusher = registry.pusher();
-    let old = pusher.push("app", "latest", Kind::Oci, "old");
-    let new = pusher.push("app", "staging-2", Kind::Oci, "new");
-    let source = format!("{}/app:staging-2", registry.host());
+    let (old, new) = pusher.latest_and("app", "staging-2", Kind::Oci);
+    let source = registry.image("app:staging-2");
     let sandbox = Sandbox::new();
 
     let wrong = format!("sha256:{}", "1".repeat(64));
-    let out = sandbox.run(&["--expect-current", &wrong, &source, "latest"], &[], None);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("not the expected"), "{}", out.stderr);
-    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
-    assert_eq!(pusher.digest_of("app", "latest"), Some(old.digest.clone()));
+    let out = sandbox.call(&["--expect-current", &wrong, &source, "latest"]);
+    assert_exit(&out, 1, "not the expected");
+    assert_says(&out, "nothing was changed");
+    pusher.assert_at("app", "latest", &old.digest);
 
-    let out = sandbox.run(
-        &["--expect-current", &old.digest, &source, "latest"],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&["--expect-current", &old.digest, &source, "latest"]);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).previous, Some(old.digest));
-    assert_eq!(pusher.digest_of("app", "latest"), Some(new.digest.clone()));
+    pusher.assert_at("app", "latest", &new.digest);
 }
 
 #[test]
 fn dry_run_changes_nothing() {
     let registry = Registry::start();
     let pusher = registry.pusher();
-    let old = pusher.push("app", "latest", Kind::DockerV2, "old");
-    let new = pusher.push("app", "staging-3", Kind::DockerV2, "new");
-    let out = Sandbox::new().run(
-        &[
-            "--dry-run",
-            &format!("{}/app:staging-3", registry.host()),
-            "latest",
-            "brand-new",
-        ],
-        &[],
-        None,
-    );
+    let (old, new) = pusher.latest_and("app", "staging-3", Kind::DockerV2);
+    let source = registry.image("app:staging-3");
+    let out = call(&["--dry-run", &source, "latest", "brand-new"]);
     assert_code(&out, 0);
     let records = tag_records(&out);
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].digest, new.digest);
     assert_eq!(records[0].previous, Some(old.digest.clone()));
     assert!(records.iter().all(|r| r.dry_run && !r.changed));
-    assert!(out.stderr.contains("would move"), "{}", out.stderr);
-    assert_eq!(pusher.digest_of("app", "latest"), Some(old.digest));
-    assert_eq!(pusher.digest_of("app", "brand-new"), None);
+    assert_says(&out, "would move");
+    pusher.assert_at("app", "latest", &old.digest);
+    pusher.assert_absent("app", "brand-new");
 }
 
 #[test]
@@ -150,16 +124,12 @@ fn one_retag_takes_at_most_six_requests() {
         .pusher()
         .push("app", "staging-4", Kind::OciIndex, "count");
     let proxy = registry.proxy();
-    let out = Sandbox::new().run(
-        &[&format!("{}/app:staging-4", proxy.host()), "latest"],
-        &[],
-        None,
-    );
-    assert_code(&out, 0);
+    assert_code(&call(&[&proxy.image("app:staging-4"), "latest"]), 0);
     let seen = proxy.requests();
     assert_eq!(seen.len(), 5, "{seen:#?}");
 
-    // Bearer registry: the same plus one token request (pull,push asked once).
+    // Bearer registry: the same plus one token request (pull,push asked
+    // once). Its own token service: the test counts every token it grants.
     let tokens = TokenServer::start(&[("ci", "token-pass-1")], TokenField::Token);
     let registry = testkit::registry::Registry::start_token(&tokens);
     registry
@@ -190,23 +160,19 @@ fn a_two_image_rollback_takes_at_most_twelve_requests() {
     let tokens = TokenServer::start(&[("ci", "token-pass-2")], TokenField::Both);
     let registry = testkit::registry::Registry::start_token(&tokens);
     let pusher = registry.pusher();
-    for repo in ["platform", "platform-tenant"] {
+    let repos = ["platform", "platform-tenant"];
+    for repo in repos {
         pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
         pusher.push(repo, "staging-5", Kind::DockerList, &format!("{repo}-new"));
     }
     let proxy = testkit::proxy::Proxy::start(&registry.url());
-    let stdin = format!(
-        "{{\"image\":\"{h}/platform\",\"source\":\"staging-5\",\"tag\":\"latest\"}}\n\
-         {{\"image\":\"{h}/platform-tenant\",\"source\":\"staging-5\",\"tag\":\"latest\"}}\n",
-        h = proxy.host()
-    );
     let out = Sandbox::new().run(
         &["--atomic"],
         &[
             ("REGISTRY_USERNAME", "ci"),
             ("REGISTRY_PASSWORD", "token-pass-2"),
         ],
-        Some(&stdin),
+        Some(&to_latest(&proxy.host(), &repos, "staging-5")),
     );
     assert_code(&out, 0);
     assert_eq!(tag_records(&out).len(), 2);
@@ -227,23 +193,14 @@ fn transient_failures_are_retried_honouring_retry_after() {
             .retry_after(1),
     );
     let started = std::time::Instant::now();
-    let out = Sandbox::new().run(
-        &[&format!("{}/app:staging-6", proxy.host()), "latest"],
-        &[],
-        None,
-    );
+    let out = call(&[&proxy.image("app:staging-6"), "latest"]);
     assert_code(&out, 0);
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(1),
         "Retry-After was not honoured"
     );
-    let gets = proxy
-        .requests()
-        .iter()
-        .filter(|(m, p)| m == "GET" && p.ends_with("/manifests/staging-6"))
-        .count();
-    assert_eq!(gets, 2);
-    assert_eq!(pusher.digest_of("app", "latest"), Some(pushed.digest));
+    assert_eq!(proxy.count_of("GET", "/manifests/staging-6"), 2);
+    pusher.assert_at("app", "latest", &pushed.digest);
 }
 
 #[test]
@@ -252,12 +209,10 @@ fn retries_are_bounded() {
     registry.pusher().push("app", "v1", Kind::Oci, "bounded");
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 502));
-    let out = Sandbox::new().run(&[&format!("{}/app:v1", proxy.host())], &[], None);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("502"), "{}", out.stderr);
-    let heads = proxy.requests().iter().filter(|(m, _)| m == "HEAD").count();
+    let out = call(&[&proxy.image("app:v1")]);
+    assert_exit(&out, 1, "502");
     assert_eq!(
-        heads,
+        proxy.count_of("HEAD", ""),
         4,
         "four attempts, then give up: {:#?}",
         proxy.requests()
@@ -269,19 +224,12 @@ fn independent_moves_go_on_after_a_failure() {
     let registry = Registry::start();
     let pusher = registry.pusher();
     let a = pusher.push("a", "staging-7", Kind::Oci, "a");
-    let h = registry.host();
-    let stdin = format!(
-        "{{\"image\":\"{h}/missing\",\"source\":\"staging-7\",\"tag\":\"latest\"}}\n\
-         {{\"image\":\"{h}/a\",\"source\":\"staging-7\",\"tag\":\"latest\"}}\n"
+    let out = feed(
+        &[],
+        &to_latest(&registry.host(), &["missing", "a"], "staging-7"),
     );
-    let out = Sandbox::new().run(&[], &[], Some(&stdin));
-    assert_code(&out, 1);
-    assert!(
-        out.stderr.contains("tag staging-7 not found in"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("1 of 2 moves failed"), "{}", out.stderr);
+    assert_exit(&out, 1, "tag staging-7 not found in");
+    assert_says(&out, "1 of 2 moves failed");
     assert_eq!(single_record(&out).digest, a.digest.as_str());
-    assert_eq!(pusher.digest_of("a", "latest"), Some(a.digest));
+    pusher.assert_at("a", "latest", &a.digest);
 }

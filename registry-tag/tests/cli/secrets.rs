@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::json;
 use testkit::Output;
 
-use crate::support::{assert_code, Sandbox};
+use crate::support::{assert_exit, assert_says, Sandbox};
 
 const USER: &str = "robot";
 const PASSWORD: &str = "Pr0be/Sec\"ret+9";
@@ -189,8 +189,7 @@ fn a_token_service_echoing_the_basic_credential_is_scrubbed() {
     });
     let source = format!("{}/app:v1", server.host);
     let (out, summary) = run_in_actions(&[&source, "latest"]);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("token service"), "{}", out.stderr);
+    assert_exit(&out, 1, "token service");
     assert!(out.stderr.contains("::error"), "annotated: {}", out.stderr);
     assert!(!summary.is_empty(), "a summary was written");
     assert_no_secret(&out, &summary, &password_forms());
@@ -215,14 +214,12 @@ fn a_registry_echoing_the_bearer_token_is_scrubbed() {
     });
     let source = format!("{}/app:v1", server.host);
     let (out, summary) = run_in_actions(&[&source, "latest"]);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("HTTP 403"), "{}", out.stderr);
+    assert_exit(&out, 1, "HTTP 403");
     assert!(!summary.is_empty(), "a summary was written");
     assert_no_secret(&out, &summary, &token_forms());
 
     let (out, summary) = run_in_actions(&["--list", &format!("{}/app", server.host)]);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("DENIED"), "{}", out.stderr);
+    assert_exit(&out, 1, "DENIED");
     assert_no_secret(&out, &summary, &token_forms());
 }
 
@@ -245,8 +242,7 @@ fn a_basic_registry_echoing_the_credential_is_scrubbed() {
         }
     });
     let (out, summary) = run_in_actions(&[&format!("{}/app:v1", server.host), "latest"]);
-    assert_code(&out, 1);
-    assert!(out.stderr.contains("HTTP 400"), "{}", out.stderr);
+    assert_exit(&out, 1, "HTTP 400");
     assert_no_secret(&out, &summary, &password_forms());
 }
 
@@ -257,12 +253,7 @@ fn a_malformed_docker_config_never_shows_its_credential() {
     // An entry that is a string instead of an object: serde would quote it.
     let config = sandbox.docker_config(&json!({"auths": {"127.0.0.1:9": auth}}));
     let out = sandbox.run(&["127.0.0.1:9/app:v1"], &[("GITHUB_ACTIONS", "true")], None);
-    assert_code(&out, 2);
-    assert!(
-        out.stderr.contains(&config.display().to_string()),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("line 1"), "{}", out.stderr);
+    assert_exit(&out, 2, &config.display().to_string());
+    assert_says(&out, "line 1");
     assert_no_secret(&out, "", &password_forms());
 }

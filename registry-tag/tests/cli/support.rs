@@ -1,3 +1,8 @@
+//! What every test of `registry-tag` stands on: a hermetic sandbox to run
+//! it in, one shared registry per kind (a namespace per test), typed
+//! records, GitHub Actions files read back, and the assertions the tests
+//! share.
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -5,13 +10,18 @@ use std::sync::{Arc, Mutex, Weak};
 use registry_tag::TagRecord;
 use serde_json::Value;
 use testkit::image::{Kind, Pushed};
+use testkit::registry::{PASSWORD, USER};
 use testkit::Output;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_registry-tag");
 
 pub use testkit::sandbox::{assert_code, assert_hidden, path_with};
 
-/// A hermetic home for one `registry-tag` run: no real docker config, no
+/// The htpasswd registry's credentials as `REGISTRY_USERNAME`/`_PASSWORD`.
+pub const HTPASSWD_ENV: [(&str, &str); 2] =
+    [("REGISTRY_USERNAME", USER), ("REGISTRY_PASSWORD", PASSWORD)];
+
+/// A hermetic home for `registry-tag` runs: no real docker config, no
 /// inherited credentials or proxies.
 #[derive(Debug)]
 pub struct Sandbox(testkit::Sandbox);
@@ -19,6 +29,16 @@ pub struct Sandbox(testkit::Sandbox);
 impl Sandbox {
     pub fn new() -> Sandbox {
         Sandbox(testkit::Sandbox::new(BIN))
+    }
+
+    /// `registry-tag args`, nothing on stdin.
+    pub fn call(&self, args: &[&str]) -> Output {
+        self.run(args, &[], None)
+    }
+
+    /// `registry-tag args` reading `stdin` (move requests).
+    pub fn feed(&self, args: &[&str], stdin: &str) -> Output {
+        self.run(args, &[], Some(stdin))
     }
 
     /// `~/.docker/config.json` with `content`.
@@ -29,6 +49,26 @@ impl Sandbox {
         std::fs::write(&path, content.to_string()).expect("write config.json");
         path
     }
+
+    /// Runs as a GitHub Actions step with `env` besides: the output, and the
+    /// step summary and outputs the run wrote.
+    pub fn in_actions(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Step {
+        let summary = self.path("summary.md");
+        let outputs = self.path("outputs");
+        let mut all = vec![
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+        ];
+        all.extend_from_slice(env);
+        let out = self.run(args, &all, stdin);
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        Step {
+            out,
+            summary: read(summary),
+            outputs: testkit::actions::step_outputs(&read(outputs)),
+        }
+    }
 }
 
 impl std::ops::Deref for Sandbox {
@@ -37,6 +77,82 @@ impl std::ops::Deref for Sandbox {
     fn deref(&self) -> &testkit::Sandbox {
         &self.0
     }
+}
+
+/// `registry-tag args` in a fresh sandbox, nothing on stdin.
+pub fn call(args: &[&str]) -> Output {
+    Sandbox::new().call(args)
+}
+
+/// `registry-tag args` in a fresh sandbox, reading `stdin`.
+pub fn feed(args: &[&str], stdin: &str) -> Output {
+    Sandbox::new().feed(args, stdin)
+}
+
+/// `registry-tag args` in a fresh sandbox as a GitHub Actions step.
+pub fn in_actions(args: &[&str], stdin: Option<&str>) -> Step {
+    Sandbox::new().in_actions(args, &[], stdin)
+}
+
+/// A run as a GitHub Actions step: what it printed, the step summary and
+/// the step outputs (in the order written).
+#[derive(Debug)]
+pub struct Step {
+    pub out: Output,
+    pub summary: String,
+    pub outputs: Vec<(String, String)>,
+}
+
+impl Step {
+    /// The step output `name`, if set.
+    pub fn output(&self, name: &str) -> Option<&str> {
+        let mut named = self.outputs.iter().filter(|(n, _)| n == name);
+        named.next().map(|(_, value)| value.as_str())
+    }
+
+    /// The `digests` output: image (or image:tag) → digest.
+    #[track_caller]
+    pub fn digests(&self) -> std::collections::BTreeMap<String, String> {
+        let json = self.output("digests").expect("a digests output");
+        serde_json::from_str(json).expect("digests is a JSON object")
+    }
+
+    /// The summary starts with `verdict` (its first line states it).
+    #[track_caller]
+    pub fn assert_verdict(&self, verdict: &str) {
+        let summary = &self.summary;
+        assert!(
+            summary.starts_with(verdict),
+            "{verdict:?} first in:\n{summary}"
+        );
+    }
+
+    /// The summary shows `digest` in full, in a code span.
+    #[track_caller]
+    pub fn assert_shows(&self, digest: &str) {
+        let summary = &self.summary;
+        assert!(
+            summary.contains(&format!("`{digest}`")),
+            "{digest} in:\n{summary}"
+        );
+    }
+}
+
+/// stderr says `text`.
+#[track_caller]
+pub fn assert_says(out: &Output, text: &str) {
+    assert!(
+        out.stderr.contains(text),
+        "{text:?} not in stderr:\n{}",
+        out.stderr
+    );
+}
+
+/// Exits `code`, saying `text` on stderr.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32, text: &str) {
+    assert_code(out, code);
+    assert_says(out, text);
 }
 
 /// The only record printed, typed.
@@ -71,53 +187,25 @@ pub fn request(host: &str, repo: &str, source: &str, tag: &str) -> String {
     format!("{{\"image\":\"{host}/{repo}\",\"source\":\"{source}\",\"tag\":\"{tag}\"}}\n")
 }
 
-/// Runs the tool on a real terminal (a pty from util-linux `script`): stdout
-/// and stderr both reach the terminal, so `stdout` is what a person sees,
-/// with `\r\n` made `\n`.
-pub fn run_on_terminal(args: &[&str]) -> Output {
-    let sandbox = Sandbox::new();
-    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
-    let mut line = quote(BIN);
-    for arg in args {
-        line.push(' ');
-        line.push_str(&quote(arg));
-    }
-    let mut cmd = testkit::hermetic("script", sandbox.home());
-    cmd.args(["-qec", &line, "/dev/null"]);
-    let mut out = Output::of(&mut cmd, None);
-    out.stdout = out.stdout.replace("\r\n", "\n");
-    out
+/// One request per repository moving its `latest` to `source`.
+pub fn to_latest(host: &str, repos: &[&str], source: &str) -> String {
+    let lines = repos
+        .iter()
+        .map(|repo| request(host, repo, source, "latest"));
+    lines.collect()
 }
 
-/// Runs the tool with stdout already closed by its reader (`… | true` once
-/// `true` has gone): its first write fails with a broken pipe,
-/// deterministically. `stdout` is empty.
-pub fn run_with_closed_stdout(args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    use std::os::fd::OwnedFd;
-    use std::os::unix::net::UnixStream;
-    use std::process::Stdio;
-
+/// `registry-tag args` on a real terminal: `stdout` is what a person sees.
+pub fn run_on_terminal(args: &[&str]) -> Output {
     let sandbox = Sandbox::new();
-    let mut cmd = sandbox.cmd(args);
-    let (writer, reader) = UnixStream::pair().expect("a socket pair");
-    drop(reader);
-    cmd.stdout(Stdio::from(OwnedFd::from(writer)))
-        .stderr(Stdio::piped());
-    if stdin.is_some() {
-        cmd.stdin(Stdio::piped());
-    }
-    let mut child = cmd.spawn().expect("spawn the tool under test");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input.as_bytes()).expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait for the tool");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    testkit::terminal::run_on_terminal(sandbox.cmd(args))
+}
+
+/// `registry-tag args` with its stdout closed before it starts: its first
+/// write fails with a broken pipe. `stdout` is empty.
+pub fn run_with_closed_stdout(args: &[&str], stdin: Option<&str>) -> Output {
+    let sandbox = Sandbox::new();
+    testkit::terminal::run_with_closed_stdout(sandbox.cmd(args), stdin)
 }
 
 /// Runs the tool in the background (`args`, `stdin`), for a test that acts
@@ -126,40 +214,80 @@ pub fn in_background(args: &[&str], stdin: String) -> std::thread::JoinHandle<Ou
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     std::thread::spawn(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Sandbox::new().run(&args, &[], Some(&stdin))
+        feed(&args, &stdin)
     })
 }
 
+/// One running `docker-registry` of a kind, shared by the tests running at
+/// the same time (starting one costs more than most tests); it stops when
+/// the last test using it ends, so none outlives the test binary.
+struct Shared {
+    running: Mutex<Weak<testkit::registry::Registry>>,
+    start: fn() -> testkit::registry::Registry,
+}
+
+impl Shared {
+    const fn new(start: fn() -> testkit::registry::Registry) -> Shared {
+        Shared {
+            running: Mutex::new(Weak::new()),
+            start,
+        }
+    }
+
+    fn get(&self) -> Arc<testkit::registry::Registry> {
+        let mut weak = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        weak.upgrade().unwrap_or_else(|| {
+            let started = Arc::new((self.start)());
+            *weak = Arc::downgrade(&started);
+            started
+        })
+    }
+}
+
+static PLAIN: Shared = Shared::new(testkit::registry::Registry::start);
+static HTPASSWD: Shared = Shared::new(testkit::registry::Registry::start_htpasswd);
+static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
+
 /// A registry for one test: its own namespace (`127.0.0.1:PORT/tN/...`) in
-/// a `docker-registry` shared with the tests running at the same time
-/// (starting one costs more than most tests). The process stops when the
-/// last test using it ends, so none outlives the test binary.
+/// a `docker-registry` shared with the tests running at the same time.
 #[derive(Debug)]
 pub struct Registry {
     shared: Arc<testkit::registry::Registry>,
     namespace: String,
 }
 
-static SHARED: Mutex<Weak<testkit::registry::Registry>> = Mutex::new(Weak::new());
-static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
-
 impl Registry {
+    /// Without authentication.
     pub fn start() -> Registry {
-        let shared = {
-            let mut weak = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-            weak.upgrade().unwrap_or_else(|| {
-                let started = Arc::new(testkit::registry::Registry::start());
-                *weak = Arc::downgrade(&started);
-                started
-            })
-        };
+        Registry::within(&PLAIN)
+    }
+
+    /// Behind htpasswd (Basic) auth: [`USER`]/[`PASSWORD`], see [`HTPASSWD_ENV`].
+    pub fn htpasswd() -> Registry {
+        Registry::within(&HTPASSWD)
+    }
+
+    fn within(shared: &Shared) -> Registry {
         let namespace = format!("t{}", NAMESPACES.fetch_add(1, Ordering::Relaxed));
-        Registry { shared, namespace }
+        Registry {
+            shared: shared.get(),
+            namespace,
+        }
     }
 
     /// `127.0.0.1:PORT/tN`: put `/repo` after it for an image name.
     pub fn host(&self) -> String {
         format!("{}/{}", self.shared.host(), self.namespace)
+    }
+
+    /// `127.0.0.1:PORT`, the registry as docker's config names it.
+    pub fn authority(&self) -> String {
+        self.shared.host()
+    }
+
+    /// `127.0.0.1:PORT/tN/name`: an image, or a reference with `:tag`.
+    pub fn image(&self, name: &str) -> String {
+        format!("{}/{name}", self.host())
     }
 
     /// `tN`, the first path component of every repository of this test.
@@ -200,6 +328,13 @@ impl Pusher {
         self.inner.push(&self.repo(repo), tag, kind, seed)
     }
 
+    /// `repo:latest` (seed `repo-old`) and a candidate `repo:tag` (seed
+    /// `repo-new`), both of `kind`: (old, new).
+    pub fn latest_and(&self, repo: &str, tag: &str, kind: Kind) -> (Pushed, Pushed) {
+        let old = self.push(repo, "latest", kind, &format!("{repo}-old"));
+        (old, self.push(repo, tag, kind, &format!("{repo}-new")))
+    }
+
     pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
         self.inner
             .put_manifest(&self.repo(repo), reference, media_type, bytes)
@@ -207,6 +342,19 @@ impl Pusher {
 
     pub fn digest_of(&self, repo: &str, reference: &str) -> Option<String> {
         self.inner.digest_of(&self.repo(repo), reference)
+    }
+
+    /// `repo:tag` points at `digest`, read independently of the tool.
+    #[track_caller]
+    pub fn assert_at(&self, repo: &str, tag: &str, digest: &str) {
+        let now = self.digest_of(repo, tag);
+        assert_eq!(now.as_deref(), Some(digest), "{repo}:{tag}");
+    }
+
+    /// `repo:tag` does not exist.
+    #[track_caller]
+    pub fn assert_absent(&self, repo: &str, tag: &str) {
+        assert_eq!(self.digest_of(repo, tag), None, "{repo}:{tag}");
     }
 }
 
@@ -221,6 +369,22 @@ impl Proxy {
     /// `127.0.0.1:PROXYPORT/tN`: put `/repo` after it for an image name.
     pub fn host(&self) -> String {
         format!("{}/{}", self.inner.host(), self.namespace)
+    }
+
+    /// `127.0.0.1:PROXYPORT/tN/name`.
+    pub fn image(&self, name: &str) -> String {
+        format!("{}/{name}", self.host())
+    }
+
+    /// `127.0.0.1:PROXYPORT`, the registry as docker's config names it.
+    pub fn authority(&self) -> String {
+        self.inner.host()
+    }
+
+    /// Waits (at most 20 s, a bound, not a timing) until `n` requests are
+    /// held at once.
+    pub fn held(&self, n: usize) -> bool {
+        self.wait_held(n, std::time::Duration::from_secs(20))
     }
 }
 

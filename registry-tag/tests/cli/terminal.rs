@@ -10,12 +10,13 @@ use crate::support::{assert_code, run_on_terminal, tag_records, Registry, Sandbo
 fn a_resolve_on_a_terminal_prints_the_bare_digest() {
     let registry = Registry::start();
     let pushed = registry.pusher().push("app", "v1", Kind::OciIndex, "tty");
-    let out = run_on_terminal(&[&format!("{}/app:v1", registry.host())]);
+    let reference = registry.image("app:v1");
+    let out = run_on_terminal(&[&reference]);
     assert_code(&out, 0);
     assert_eq!(out.stdout, format!("{}\n", pushed.digest));
 
     // --json forces the record, on a terminal too.
-    let out = run_on_terminal(&["--json", &format!("{}/app:v1", registry.host())]);
+    let out = run_on_terminal(&["--json", &reference]);
     assert_code(&out, 0);
     assert_eq!(tag_records(&out)[0].digest, pushed.digest);
 }
@@ -26,7 +27,7 @@ fn a_list_on_a_terminal_is_digest_and_tag_lines() {
     let pusher = registry.pusher();
     let a = pusher.push("app", "v1", Kind::Oci, "a");
     let b = pusher.push("app", "v2", Kind::Oci, "b");
-    let out = run_on_terminal(&["--list", &format!("{}/app", registry.host())]);
+    let out = run_on_terminal(&["--list", &registry.image("app")]);
     assert_code(&out, 0);
     let mut lines: Vec<&str> = out.stdout.lines().collect();
     lines.sort();
@@ -38,53 +39,40 @@ fn a_list_on_a_terminal_is_digest_and_tag_lines() {
 #[test]
 fn a_move_on_a_terminal_is_a_table_without_records() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let old = pusher.push("app", "latest", Kind::Oci, "old");
-    let new = pusher.push("app", "staging-1", Kind::Oci, "new");
-    let image = format!("{}/app", registry.host());
+    let (old, new) = registry.pusher().latest_and("app", "staging-1", Kind::Oci);
+    let image = registry.image("app");
     let out = run_on_terminal(&[&format!("{image}:staging-1"), "latest", "stable"]);
     assert_code(&out, 0);
-    let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "a header and two rows:\n{}", out.stdout);
+    let (stdout, lines) = (&out.stdout, out.stdout.lines().collect::<Vec<_>>());
+    assert_eq!(lines.len(), 3, "a header and two rows:\n{stdout}");
+    let header = lines[0];
     assert!(
-        lines[0].starts_with("TAG") && lines[0].contains("DIGEST"),
-        "{}",
-        out.stdout
+        header.starts_with("TAG") && header.contains("DIGEST"),
+        "{stdout}"
     );
     let latest = lines
         .iter()
         .find(|l| l.starts_with(&format!("{image}:latest ")))
         .expect("latest's row");
-    assert!(
-        latest.contains(&new.digest) && latest.contains(&old.digest),
-        "{latest}"
-    );
-    assert!(latest.ends_with("moved"), "{latest}");
-    assert!(
-        !out.stdout.contains('{'),
-        "no records on a terminal: {}",
-        out.stdout
-    );
+    let both = latest.contains(&new.digest) && latest.contains(&old.digest);
+    assert!(both && latest.ends_with("moved"), "{latest}");
+    assert!(!stdout.contains('{'), "no records on a terminal: {stdout}");
 }
 
 #[test]
 fn quiet_prints_only_digests() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let pushed = pusher.push("app", "staging-2", Kind::DockerList, "quiet");
-    let image = format!("{}/app", registry.host());
+    let pushed = registry
+        .pusher()
+        .push("app", "staging-2", Kind::DockerList, "quiet");
+    let source = registry.image("app:staging-2");
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&["-q", &format!("{image}:staging-2")], &[], None);
+    let out = sandbox.call(&["-q", &source]);
     assert_code(&out, 0);
     assert_eq!(out.stdout, format!("{}\n", pushed.digest));
-    let out = sandbox.run(
-        &["--quiet", &format!("{image}:staging-2"), "latest", "stable"],
-        &[],
-        None,
-    );
+    let out = sandbox.call(&["--quiet", &source, "latest", "stable"]);
     assert_code(&out, 0);
     assert_eq!(out.stdout, format!("{0}\n{0}\n", pushed.digest));
     assert!(out.stderr.is_empty(), "{}", out.stderr);
-    let out = sandbox.run(&["-q", "--json", &format!("{image}:staging-2")], &[], None);
-    assert_code(&out, 2);
+    assert_code(&sandbox.call(&["-q", "--json", &source]), 2);
 }

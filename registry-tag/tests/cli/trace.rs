@@ -6,11 +6,12 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use testkit::image::Kind;
-use testkit::proxy::{Fault, Proxy};
-use testkit::registry::Registry;
+use testkit::proxy::Fault;
 use testkit::token_server::{TokenField, TokenServer};
 
-use crate::support::{assert_code, assert_hidden, Sandbox};
+use crate::support::{
+    assert_code, assert_exit, assert_hidden, assert_says, call, Registry, Sandbox,
+};
 
 const ROBOT: &str = "robot";
 const ROBOT_PASSWORD: &str = "Tr4ce-Robot-Pass";
@@ -18,7 +19,8 @@ const ROBOT_PASSWORD: &str = "Tr4ce-Robot-Pass";
 #[test]
 fn auth_steps_are_traced_and_no_secret_is() {
     let tokens = TokenServer::start(&[(ROBOT, ROBOT_PASSWORD)], TokenField::Both);
-    let registry = Registry::start_token(&tokens);
+    // Its own registry and token service: the trace names this realm.
+    let registry = testkit::registry::Registry::start_token(&tokens);
     registry
         .pusher()
         .push("org/app", "staging-1", Kind::OciIndex, "trace");
@@ -43,18 +45,13 @@ fn auth_steps_are_traced_and_no_secret_is() {
         "registry-tag: token for repository:org/app:pull,push (cached)".to_string(),
         format!("registry-tag: PUT http://{host}/v2/org/app/manifests/latest -> 201 in "),
     ] {
-        assert!(
-            out.stderr.contains(&expected),
-            "{expected:?} in:\n{}",
-            out.stderr
-        );
+        assert_says(&out, &expected);
     }
     assert_hidden(&out, ROBOT_PASSWORD);
 
     // -vv: headers and bodies; the Authorization header is never shown.
     let out = sandbox.run(&["-vv", &source, "stable"], &env, None);
-    assert_code(&out, 0);
-    assert!(out.stderr.contains("authorization: ***"), "{}", out.stderr);
+    assert_exit(&out, 0, "authorization: ***");
     assert_hidden(&out, ROBOT_PASSWORD);
     assert_hidden(&out, &STANDARD.encode(format!("{ROBOT}:{ROBOT_PASSWORD}")));
 }
@@ -63,16 +60,16 @@ fn auth_steps_are_traced_and_no_secret_is() {
 fn retries_are_numbered() {
     let registry = Registry::start();
     registry.pusher().push("app", "v1", Kind::Oci, "retry");
-    let proxy = Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 503).times(1));
-    let out = Sandbox::new().run(&["-v", &format!("{}/app:v1", proxy.host())], &[], None);
+    let out = call(&["-v", &proxy.image("app:v1")]);
     assert_code(&out, 0);
-    let url = format!("http://{}/v2/app/manifests/v1", proxy.host());
-    assert!(
-        out.stderr.contains(&format!("HEAD {url} -> 503 in ")),
-        "{}",
-        out.stderr
+    let url = format!(
+        "{}/v2/{}/app/manifests/v1",
+        proxy.url(),
+        registry.namespace()
     );
+    assert_says(&out, &format!("HEAD {url} -> 503 in "));
     assert!(
         out.stderr
             .lines()
