@@ -110,7 +110,21 @@ impl Output {
     }
 }
 
-/// Left-aligned columns two spaces apart, trailing spaces trimmed.
+/// The lines of a table for people: left-aligned columns, each as wide as
+/// its widest cell (counted in characters) and two spaces apart, trailing
+/// spaces trimmed; a short row leaves its last columns empty. The one table
+/// layout of registry-tag and rollback-latest (its `--list` and
+/// `--dry-run`). The lines are returned, not printed: print them as any
+/// other output, through `common::redact::scrub`.
+///
+/// ```
+/// let rows = [["TAG", "DIGEST"], ["latest", "sha256:4c1d…"]]
+///     .map(|row| row.map(String::from).to_vec());
+/// assert_eq!(
+///     registry_tag::table(&rows),
+///     ["TAG     DIGEST", "latest  sha256:4c1d…"]
+/// );
+/// ```
 pub fn table(rows: &[Vec<String>]) -> Vec<String> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
