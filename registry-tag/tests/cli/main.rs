@@ -5,6 +5,7 @@
 
 mod support;
 
+mod annotations;
 mod atomic;
 mod auth;
 mod credentials;

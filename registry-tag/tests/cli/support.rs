@@ -254,6 +254,8 @@ static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
 pub struct Registry {
     shared: Arc<testkit::registry::Registry>,
     namespace: String,
+    /// Pushes and reads back under the namespace: `registry.push(…)`.
+    pusher: Pusher,
 }
 
 impl Registry {
@@ -269,9 +271,15 @@ impl Registry {
 
     fn within(shared: &Shared) -> Registry {
         let namespace = format!("t{}", NAMESPACES.fetch_add(1, Ordering::Relaxed));
+        let shared = shared.get();
+        let pusher = Pusher {
+            inner: shared.pusher(),
+            namespace: namespace.clone(),
+        };
         Registry {
-            shared: shared.get(),
+            shared,
             namespace,
+            pusher,
         }
     }
 
@@ -295,12 +303,10 @@ impl Registry {
         &self.namespace
     }
 
-    /// Pushes and reads back under this test's namespace.
+    /// Pushes and reads back under this test's namespace (also the
+    /// registry's own methods, by `Deref`).
     pub fn pusher(&self) -> Pusher {
-        Pusher {
-            inner: self.shared.pusher(),
-            namespace: self.namespace.clone(),
-        }
+        self.pusher.clone()
     }
 
     /// A counting/fault proxy in front of the registry, for this test.
@@ -309,6 +315,14 @@ impl Registry {
             inner: testkit::proxy::Proxy::start(&self.shared.url()),
             namespace: self.namespace.clone(),
         }
+    }
+}
+
+impl std::ops::Deref for Registry {
+    type Target = Pusher;
+
+    fn deref(&self) -> &Pusher {
+        &self.pusher
     }
 }
 
