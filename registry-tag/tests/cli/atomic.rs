@@ -12,25 +12,23 @@ use crate::support::{
 #[test]
 fn a_missing_source_changes_nothing() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (a_old, _) = pusher.latest_and("a", "staging-1", Kind::Oci);
-    let b_old = pusher.push("b", "latest", Kind::Oci, "b-old");
+    let (a_old, _) = registry.latest_and("a", "staging-1", Kind::Oci);
+    let b_old = registry.push("b", "latest", Kind::Oci, "b-old");
     let h = registry.host();
     let out = feed(&["--atomic"], &to_latest(&h, &["a", "b", "c"], "staging-1"));
     assert_exit(&out, 1, &format!("tag staging-1 not found in {h}/b"));
     assert_says(&out, &format!("tag staging-1 not found in {h}/c"));
     assert_says(&out, "nothing was changed");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    pusher.assert_at("a", "latest", &a_old.digest);
-    pusher.assert_at("b", "latest", &b_old.digest);
+    registry.assert_at("a", "latest", &a_old.digest);
+    registry.assert_at("b", "latest", &b_old.digest);
 }
 
 #[test]
 fn a_failed_second_move_undoes_the_first() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (a_old, a_new) = pusher.latest_and("a", "staging-2", Kind::OciIndex);
-    let (b_old, _) = pusher.latest_and("b", "staging-2", Kind::DockerV2);
+    let (a_old, a_new) = registry.latest_and("a", "staging-2", Kind::OciIndex);
+    let (b_old, _) = registry.latest_and("b", "staging-2", Kind::DockerV2);
     let proxy = registry.proxy();
     // b's manifest PUT is refused (a 400 is not retried).
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
@@ -41,8 +39,8 @@ fn a_failed_second_move_undoes_the_first() {
     // The first move did happen (a PUT of a's new manifest), and was undone.
     let puts = proxy.count_of("PUT", "/a/manifests/latest");
     assert_eq!(puts, 2, "{:#?}", proxy.requests());
-    pusher.assert_at("a", "latest", &a_old.digest);
-    pusher.assert_at("b", "latest", &b_old.digest);
+    registry.assert_at("a", "latest", &a_old.digest);
+    registry.assert_at("b", "latest", &b_old.digest);
     assert_ne!(a_old.digest, a_new.digest);
     // The records tell each tag's final state.
     let records = tag_records(&out);
@@ -55,9 +53,8 @@ fn a_failed_second_move_undoes_the_first() {
 #[test]
 fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let a_new = pusher.push("a", "staging-3", Kind::Oci, "a-new");
-    let (b_old, _) = pusher.latest_and("b", "staging-3", Kind::Oci);
+    let a_new = registry.push("a", "staging-3", Kind::Oci, "a-new");
+    let (b_old, _) = registry.latest_and("b", "staging-3", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
     let out = feed(
@@ -67,8 +64,8 @@ fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
     assert_exit(&out, 1, "NOT fully restored");
     assert_says(&out, "did not exist before and could not be deleted");
     // distribution 2.8 cannot delete a tag: it still points at the new image.
-    pusher.assert_at("a", "latest", &a_new.digest);
-    pusher.assert_at("b", "latest", &b_old.digest);
+    registry.assert_at("a", "latest", &a_new.digest);
+    registry.assert_at("b", "latest", &b_old.digest);
     let records = tag_records(&out);
     assert_eq!(records[0].digest, a_new.digest);
     assert!(records[0].changed);
@@ -77,8 +74,7 @@ fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
 #[test]
 fn a_bad_request_line_changes_nothing() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, _) = pusher.latest_and("a", "staging-4", Kind::Oci);
+    let (old, _) = registry.latest_and("a", "staging-4", Kind::Oci);
     let h = registry.host();
     for (bad, message) in [
         ("{\"image\":\"x\"}\n", "stdin:2: missing field"),
@@ -97,16 +93,15 @@ fn a_bad_request_line_changes_nothing() {
             "{}",
             out.stderr
         );
-        pusher.assert_at("a", "latest", &old.digest);
+        registry.assert_at("a", "latest", &old.digest);
     }
 }
 
 #[test]
 fn a_move_that_landed_despite_an_error_is_undone_too() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (a_old, _) = pusher.latest_and("a", "staging-5", Kind::Oci);
-    let (b_old, _) = pusher.latest_and("b", "staging-5", Kind::DockerList);
+    let (a_old, _) = registry.latest_and("a", "staging-5", Kind::Oci);
+    let (b_old, _) = registry.latest_and("b", "staging-5", Kind::DockerList);
     let proxy = registry.proxy();
     // b's PUT reaches the registry but is answered 400 (not retried); the
     // restore after it goes through.
@@ -120,15 +115,14 @@ fn a_move_that_landed_despite_an_error_is_undone_too() {
         &to_latest(&proxy.host(), &["a", "b"], "staging-5"),
     );
     assert_exit(&out, 1, "2 moves undone");
-    pusher.assert_at("a", "latest", &a_old.digest);
-    pusher.assert_at("b", "latest", &b_old.digest);
+    registry.assert_at("a", "latest", &a_old.digest);
+    registry.assert_at("b", "latest", &b_old.digest);
 }
 
 #[test]
 fn a_first_move_that_fails_changes_nothing() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, _) = pusher.latest_and("a", "staging-6", Kind::Oci);
+    let (old, _) = registry.latest_and("a", "staging-6", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/a/manifests/latest", 1, 400));
     let out = call(&[&proxy.image("a:staging-6"), "latest"]);
@@ -138,7 +132,7 @@ fn a_first_move_that_fails_changes_nothing() {
         "{}",
         out.stderr
     );
-    pusher.assert_at("a", "latest", &old.digest);
+    registry.assert_at("a", "latest", &old.digest);
     // A 400 is not retried.
     assert_eq!(proxy.count_of("PUT", ""), 1);
 }
@@ -146,11 +140,10 @@ fn a_first_move_that_fails_changes_nothing() {
 #[test]
 fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
     let repos = ["p", "q", "r"];
     let old: Vec<_> = repos
         .iter()
-        .map(|repo| pusher.latest_and(repo, "staging-8", Kind::Oci).0)
+        .map(|repo| registry.latest_and(repo, "staging-8", Kind::Oci).0)
         .collect();
     let proxy = registry.proxy();
     let h = proxy.host();
@@ -198,6 +191,6 @@ fn images_move_and_are_put_back_in_parallel_with_the_same_request_counts() {
     assert!(parallel, "the restores were not in flight together");
     assert_exit(&out, 1, "2 moves undone");
     for (repo, pushed) in repos.iter().zip(&old) {
-        pusher.assert_at(repo, "latest", &pushed.digest);
+        registry.assert_at(repo, "latest", &pushed.digest);
     }
 }

@@ -16,9 +16,7 @@ use crate::support::{
 /// (registry, source reference, pushed digest).
 fn protected() -> (Registry, String, String) {
     let registry = Registry::htpasswd();
-    let pushed = registry
-        .pusher()
-        .push("app", "staging-1", Kind::OciIndex, "auth");
+    let pushed = registry.push("app", "staging-1", Kind::OciIndex, "auth");
     let source = registry.image("app:staging-1");
     (registry, source, pushed.digest)
 }
@@ -29,7 +27,7 @@ fn htpasswd_with_registry_username_and_password() {
     let out = Sandbox::new().run(&[&source, "latest"], &HTPASSWD_ENV, None);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).digest, digest.as_str());
-    registry.pusher().assert_at("app", "latest", &digest);
+    registry.assert_at("app", "latest", &digest);
     assert_hidden(&out, PASSWORD);
 }
 
@@ -41,7 +39,7 @@ fn htpasswd_through_docker_config_auths() {
     sandbox.docker_config(&json!({"auths": {registry.authority(): {"auth": auth}}}));
     let out = sandbox.call(&[&source, "latest"]);
     assert_code(&out, 0);
-    registry.pusher().assert_at("app", "latest", &digest);
+    registry.assert_at("app", "latest", &digest);
 
     // DOCKER_CONFIG points elsewhere: that directory's config.json is used.
     let other = testkit::TempDir::new("docker-config").unwrap();
@@ -74,7 +72,7 @@ fn htpasswd_through_a_credential_helper_on_path() {
     sandbox.docker_config(&json!({"credHelpers": {registry.authority(): "testkit"}}));
     let out = sandbox.run(&[&source, "latest"], &[("PATH", &path_with(&bin))], None);
     assert_code(&out, 0);
-    registry.pusher().assert_at("app", "latest", &digest);
+    registry.assert_at("app", "latest", &digest);
     assert_hidden(&out, PASSWORD);
 
     // The same helper as credsStore.
@@ -96,7 +94,7 @@ fn a_wrong_password_names_the_source_and_never_the_secret() {
     assert_exit(&out, 1, "REGISTRY_USERNAME/REGISTRY_PASSWORD");
     assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     assert_hidden(&out, wrong);
-    registry.pusher().assert_absent("app", "latest");
+    registry.assert_absent("app", "latest");
 
     let config = sandbox.docker_config(
         &json!({"auths": {registry.authority(): {"username": USER, "password": wrong}}}),
@@ -140,11 +138,9 @@ fn a_broken_config_is_a_usage_error() {
 fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     let tokens = TokenServer::start(&[("robot", "T0ken-Pass-9")], TokenField::AccessToken);
     // Its own registry and token service: the test counts every grant.
-    let registry = testkit::registry::Registry::start_token(&tokens);
-    let pushed = registry
-        .pusher()
-        .push("org/app", "staging-1", Kind::Oci, "bearer");
-    let source = format!("{}/org/app:staging-1", registry.host());
+    let registry = Registry::token(&tokens);
+    let pushed = registry.push("org/app", "staging-1", Kind::Oci, "bearer");
+    let source = registry.image("org/app:staging-1");
     let sandbox = Sandbox::new();
 
     // Anonymous pull: a pull token, no credentials sent.
@@ -159,7 +155,7 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     // Anonymous push: the token holds pull only, so the registry refuses.
     let out = sandbox.call(&[&source, "latest"]);
     assert_exit(&out, 1, "anonymous");
-    assert_eq!(registry.pusher().digest_of("org/app", "latest"), None);
+    assert_eq!(registry.digest_of("org/app", "latest"), None);
 
     // Authenticated: one pull,push token for the whole move.
     let before = tokens.requests();
@@ -177,10 +173,7 @@ fn bearer_tokens_anonymous_pull_and_authenticated_push() {
     let last = grants.last().unwrap();
     assert_eq!(last.user.as_deref(), Some("robot"));
     assert_eq!(last.scopes, ["repository:org/app:pull,push"]);
-    assert_eq!(
-        registry.pusher().digest_of("org/app", "latest"),
-        Some(pushed.digest)
-    );
+    assert_eq!(registry.digest_of("org/app", "latest"), Some(pushed.digest));
     assert_hidden(&out, "T0ken-Pass-9");
 
     // A wrong password is refused by the token service, and named.

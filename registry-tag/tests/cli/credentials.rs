@@ -29,9 +29,7 @@ struct Protected {
 impl Protected {
     fn start() -> Protected {
         let registry = Registry::htpasswd();
-        let pushed = registry
-            .pusher()
-            .push("app", "staging-1", Kind::Oci, "credentials");
+        let pushed = registry.push("app", "staging-1", Kind::Oci, "credentials");
         let proxy = registry.proxy();
         Protected {
             registry,
@@ -92,15 +90,16 @@ fn the_env_pair_goes_only_to_the_registry_host_names() {
     let out = run(&sandbox, &[&registry.source(), "latest"], &here, None);
     assert_code(&out, 0);
     assert!(registry.was_sent_credentials());
-    let pusher = registry.registry.pusher();
-    pusher.assert_at("app", "latest", &registry.digest);
+    registry
+        .registry
+        .assert_at("app", "latest", &registry.digest);
 }
 
 #[test]
 fn without_registry_host_the_env_pair_goes_to_the_one_registry_of_the_images() {
     let protected = Protected::start();
     let open = Registry::start();
-    open.pusher().push("web", "staging-1", Kind::Oci, "open");
+    open.push("web", "staging-1", Kind::Oci, "open");
     let open_proxy = open.proxy();
     let sandbox = Sandbox::new();
 
@@ -123,7 +122,7 @@ fn without_registry_host_the_env_pair_goes_to_the_one_registry_of_the_images() {
         authorized_before
     );
     assert!(open_proxy.authorized_requests().is_empty());
-    assert!(open.pusher().digest_of("web", "latest").is_some());
+    assert!(open.digest_of("web", "latest").is_some());
     assert_hidden(&out, PASSWORD);
 }
 

@@ -13,7 +13,7 @@ use crate::support::{
 #[test]
 fn durations_take_units_and_the_old_plain_seconds() {
     let registry = Registry::start();
-    let pushed = registry.pusher().push("app", "v1", Kind::Oci, "flags");
+    let pushed = registry.push("app", "v1", Kind::Oci, "flags");
     let reference = registry.image("app:v1");
     let sandbox = Sandbox::new();
     for [flag, value] in [
@@ -33,8 +33,7 @@ fn durations_take_units_and_the_old_plain_seconds() {
 #[test]
 fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, _) = pusher.latest_and("a", "staging-1", Kind::Oci);
+    let (old, _) = registry.latest_and("a", "staging-1", Kind::Oci);
     let proxy = registry.proxy();
     // The plan's reading of a:latest is held until the deadline is past.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 1));
@@ -51,6 +50,6 @@ fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
         1,
         "--timeout 1s passed before any tag was moved; nothing was changed",
     );
-    pusher.assert_at("a", "latest", &old.digest);
+    registry.assert_at("a", "latest", &old.digest);
     assert_eq!(proxy.count_of("PUT", ""), 0);
 }

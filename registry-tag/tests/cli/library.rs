@@ -16,9 +16,8 @@ fn client() -> Client {
 #[test]
 fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let old = pusher.push("a", "latest", Kind::Oci, "old");
-    pusher.push("a", "staging-1", Kind::Oci, "new");
+    let old = registry.push("a", "latest", Kind::Oci, "old");
+    registry.push("a", "staging-1", Kind::Oci, "new");
     let image = Image::parse(&registry.image("a")).unwrap();
     let client = client();
     let moves = vec![Move::new(image, "staging-1", "latest").unwrap()];
@@ -27,7 +26,7 @@ fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
     assert!(!planned.is_noop());
 
     // Another writer moves latest while the plan is held (a prompt, say).
-    let other = pusher.push("a", "latest", Kind::Oci, "other");
+    let other = registry.push("a", "latest", Kind::Oci, "other");
     std::thread::sleep(FRESH + Duration::from_millis(100));
     let error = planned.apply(&client).unwrap_err();
     assert!(!error.attempted, "{error}");
@@ -38,18 +37,17 @@ fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
         )),
         "{error}"
     );
-    assert_eq!(pusher.digest_of("a", "latest"), Some(other.digest));
+    assert_eq!(registry.digest_of("a", "latest"), Some(other.digest));
 }
 
 #[test]
 fn a_failed_apply_tells_each_steps_outcome() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
     let proxy = registry.proxy();
     let mut moves = Vec::new();
     for repo in ["a", "b"] {
-        pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
-        pusher.push(repo, "staging-2", Kind::Oci, &format!("{repo}-new"));
+        registry.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
+        registry.push(repo, "staging-2", Kind::Oci, &format!("{repo}-new"));
         let image = Image::parse(&proxy.image(repo)).unwrap();
         moves.push(Move::new(image, "staging-2", "latest").unwrap());
     }

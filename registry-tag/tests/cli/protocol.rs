@@ -13,9 +13,7 @@ use crate::support::{
 #[test]
 fn a_head_without_digest_falls_back_to_get() {
     let registry = Registry::start();
-    let pushed = registry
-        .pusher()
-        .push("app", "v1", Kind::DockerList, "no-digest-header");
+    let pushed = registry.push("app", "v1", Kind::DockerList, "no-digest-header");
     let proxy = registry.proxy();
     proxy.strip_response_header("Docker-Content-Digest");
     let out = call(&[&proxy.image("app:v1")]);
@@ -28,9 +26,8 @@ fn a_head_without_digest_falls_back_to_get() {
 fn manifests_over_4_mib_are_refused() {
     // distribution 2.8 itself refuses to store them, so the proxy forges one.
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let small = pusher.push("big", "latest", Kind::Oci, "small");
-    pusher.push("big", "huge", Kind::Oci, "huge");
+    let small = registry.push("big", "latest", Kind::Oci, "small");
+    registry.push("big", "huge", Kind::Oci, "huge");
     let bytes = serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -42,13 +39,13 @@ fn manifests_over_4_mib_are_refused() {
     proxy.add_fault(Fault::status("GET", "/big/manifests/huge", 1, 200).body(OCI_MANIFEST, bytes));
     let out = call(&[&proxy.image("big:huge"), "latest"]);
     assert_exit(&out, 1, "larger than 4 MiB");
-    assert_eq!(pusher.digest_of("big", "latest"), Some(small.digest));
+    assert_eq!(registry.digest_of("big", "latest"), Some(small.digest));
 }
 
 #[test]
 fn authorization_is_not_sent_across_a_redirect() {
     let registry = Registry::htpasswd();
-    registry.pusher().push("app", "v1", Kind::Oci, "redirect");
+    registry.push("app", "v1", Kind::Oci, "redirect");
     let elsewhere = registry.proxy();
     let front = registry.proxy();
     let ns = registry.namespace();

@@ -15,9 +15,8 @@ fn lines(values: &[Value]) -> String {
 #[test]
 fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let old = pusher.push("app", "latest", Kind::Oci, "old");
-    let tested = pusher.push("app", "staging-abc", Kind::OciIndex, "tested");
+    let old = registry.push("app", "latest", Kind::Oci, "old");
+    let tested = registry.push("app", "staging-abc", Kind::OciIndex, "tested");
     let sandbox = Sandbox::new();
     // registry-tag IMG:staging-abc | jq -c '.tag="latest" | .region="eu"' | registry-tag --atomic
     let out = sandbox.call(&[&registry.image("app:staging-abc")]);
@@ -26,11 +25,11 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
     record["tag"] = json!("latest");
     record["region"] = json!("eu");
     // staging-abc moves on before the promotion: the record's digest wins.
-    pusher.push("app", "staging-abc", Kind::Oci, "untested");
+    registry.push("app", "staging-abc", Kind::Oci, "untested");
 
     let out = sandbox.feed(&["--atomic"], &lines(&[record]));
     assert_code(&out, 0);
-    pusher.assert_at("app", "latest", &tested.digest);
+    registry.assert_at("app", "latest", &tested.digest);
     let records = tag_records(&out);
     assert_eq!(records.len(), 1, "{}", out.stdout);
     let moved = &records[0];
@@ -57,9 +56,8 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
 #[test]
 fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let tested = pusher.push("app", "staging-def", Kind::Oci, "tested");
-    pusher.push("app", "staging-def", Kind::Oci, "re-pushed");
+    let tested = registry.push("app", "staging-def", Kind::Oci, "tested");
+    registry.push("app", "staging-def", Kind::Oci, "re-pushed");
     let request = json!({
         "image": registry.image("app"),
         "tag": "latest",
@@ -69,7 +67,7 @@ fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
     });
     let out = feed(&["--atomic"], &lines(&[request]));
     assert_code(&out, 0);
-    pusher.assert_at("app", "latest", &tested.digest);
+    registry.assert_at("app", "latest", &tested.digest);
     let records = tag_records(&out);
     assert_eq!(records[0].source.as_deref(), Some("staging-def"));
     assert!(records[0].previous.is_none());
@@ -78,10 +76,9 @@ fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
 #[test]
 fn each_request_carries_its_own_expect_current() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
     let h = registry.host();
-    let (a_old, a_new) = pusher.latest_and("a", "staging-1", Kind::Oci);
-    let b_new = pusher.push("b", "staging-1", Kind::Oci, "b-new");
+    let (a_old, a_new) = registry.latest_and("a", "staging-1", Kind::Oci);
+    let b_new = registry.push("b", "staging-1", Kind::Oci, "b-new");
     let requests = |a_expect: &str| {
         lines(&[
             json!({"image": format!("{h}/a"), "source": "staging-1", "tag": "latest", "expect_current": a_expect}),
@@ -98,13 +95,13 @@ fn each_request_carries_its_own_expect_current() {
         1,
         &format!("{h}/a:latest points at {old}, not the expected {new}; nothing was changed"),
     );
-    pusher.assert_at("a", "latest", old);
-    pusher.assert_absent("b", "latest");
+    registry.assert_at("a", "latest", old);
+    registry.assert_absent("b", "latest");
 
     let out = sandbox.feed(&["--atomic"], &requests(old));
     assert_code(&out, 0);
-    pusher.assert_at("a", "latest", new);
-    pusher.assert_at("b", "latest", &b_new.digest);
+    registry.assert_at("a", "latest", new);
+    registry.assert_at("b", "latest", &b_new.digest);
 
     // b exists now: the same compare-and-swap is refused.
     let out = sandbox.feed(&["--atomic"], &requests(new));
@@ -114,8 +111,7 @@ fn each_request_carries_its_own_expect_current() {
 #[test]
 fn a_request_overrides_the_expect_current_flag() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, new) = pusher.latest_and("a", "staging-2", Kind::Oci);
+    let (old, new) = registry.latest_and("a", "staging-2", Kind::Oci);
     let request = json!({"image": registry.image("a"), "source": "staging-2",
                          "tag": "latest", "expect_current": old.digest});
     let wrong = format!("sha256:{}", "e".repeat(64));
@@ -124,14 +120,13 @@ fn a_request_overrides_the_expect_current_flag() {
         &lines(&[request]),
     );
     assert_code(&out, 0);
-    pusher.assert_at("a", "latest", &new.digest);
+    registry.assert_at("a", "latest", &new.digest);
 }
 
 #[test]
 fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, new) = pusher.latest_and("a", "staging-3", Kind::Oci);
+    let (old, new) = registry.latest_and("a", "staging-3", Kind::Oci);
     let image = registry.image("a");
     let other = format!("sha256:{}", "0".repeat(64));
     let good = json!({"image": image, "source": "staging-3", "tag": "latest"});
@@ -164,8 +159,8 @@ fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
                 out.stderr
             );
             assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-            pusher.assert_at("a", "latest", &old.digest);
-            pusher.assert_absent("a", "v2");
+            registry.assert_at("a", "latest", &old.digest);
+            registry.assert_absent("a", "v2");
         }
     }
 }

@@ -9,9 +9,7 @@ use crate::support::{
 #[test]
 fn resolve_prints_the_tag_record() {
     let registry = Registry::start();
-    let pushed = registry
-        .pusher()
-        .push("team/app", "v1", Kind::Oci, "resolve");
+    let pushed = registry.push("team/app", "v1", Kind::Oci, "resolve");
     let image = registry.image("team/app");
     let out = call(&[&format!("{image}:v1")]);
     assert_code(&out, 0);
@@ -26,9 +24,7 @@ fn resolve_prints_the_tag_record() {
 #[test]
 fn resolve_by_digest_checks_it_exists() {
     let registry = Registry::start();
-    let pushed = registry
-        .pusher()
-        .push("app", "v1", Kind::DockerV2, "by-digest");
+    let pushed = registry.push("app", "v1", Kind::DockerV2, "by-digest");
     let sandbox = Sandbox::new();
     let out = sandbox.call(&[&format!("{}/app@{}", registry.host(), pushed.digest)]);
     assert_code(&out, 0);
@@ -42,7 +38,7 @@ fn resolve_by_digest_checks_it_exists() {
 #[test]
 fn missing_tag_is_exit_1_with_a_readable_message() {
     let registry = Registry::start();
-    registry.pusher().push("x/y", "v1", Kind::Oci, "missing");
+    registry.push("x/y", "v1", Kind::Oci, "missing");
     let sandbox = Sandbox::new();
     let out = sandbox.call(&[&registry.image("x/y:staging-abc")]);
     assert_code(&out, 1);
@@ -96,10 +92,9 @@ fn bad_references_are_exit_2() {
 #[test]
 fn list_prints_every_tag_with_its_digest() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let a = pusher.push("app", "staging-aaaaaaa", Kind::Oci, "a");
-    let b = pusher.push("app", "staging-bbbbbbb", Kind::OciIndex, "b");
-    pusher.put_manifest("app", "latest", a.media_type, &a.bytes);
+    let a = registry.push("app", "staging-aaaaaaa", Kind::Oci, "a");
+    let b = registry.push("app", "staging-bbbbbbb", Kind::OciIndex, "b");
+    registry.put_manifest("app", "latest", a.media_type, &a.bytes);
     let out = call(&["--list", &registry.image("app")]);
     assert_code(&out, 0);
     let mut got: Vec<(String, String)> = tag_records(&out)
@@ -145,9 +140,8 @@ fn list_prints_each_page_before_the_next_is_fetched() {
     use testkit::proxy::Fault;
 
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let v1 = pusher.push("app", "v1", Kind::Oci, "page-1");
-    let v2 = pusher.push("app", "v2", Kind::Oci, "page-2");
+    let v1 = registry.push("app", "v1", Kind::Oci, "page-1");
+    let v2 = registry.push("app", "v2", Kind::Oci, "page-2");
     let proxy = registry.proxy();
     // Two pages (distribution 2.8 itself serves one): the first names the
     // second in its Link header; the second is held until released.

@@ -13,7 +13,6 @@ use crate::support::{
 #[test]
 fn retag_keeps_the_source_digest_for_every_manifest_type() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
     let sandbox = Sandbox::new();
     for (repo, kind) in [
         ("oci", Kind::Oci),
@@ -21,7 +20,7 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
         ("oci-index", Kind::OciIndex),
         ("docker-list", Kind::DockerList),
     ] {
-        let (old, new) = pusher.latest_and(repo, "staging-1234567", kind);
+        let (old, new) = registry.latest_and(repo, "staging-1234567", kind);
         let image = registry.image(repo);
         let out = sandbox.call(&[&format!("{image}:staging-1234567"), "latest"]);
         assert_code(&out, 0);
@@ -33,7 +32,7 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
         assert_eq!(record.source.as_deref(), Some("staging-1234567"));
         assert!(record.changed);
         // Read back independently: the tag holds the index, not a child.
-        pusher.assert_at(repo, "latest", &new.digest);
+        registry.assert_at(repo, "latest", &new.digest);
         assert!(!new.children.contains(&new.digest));
         assert_says(
             &out,
@@ -45,8 +44,7 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
 #[test]
 fn several_new_tags_and_a_digest_source() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let pushed = pusher.push("app", "build", Kind::OciIndex, "digest-src");
+    let pushed = registry.push("app", "build", Kind::OciIndex, "digest-src");
     let source = registry.image(&format!("app@{}", pushed.digest));
     let out = call(&[&source, "latest", "stable"]);
     assert_code(&out, 0);
@@ -60,16 +58,15 @@ fn several_new_tags_and_a_digest_source() {
             record.previous.is_none(),
             "a new tag has no previous digest"
         );
-        pusher.assert_at("app", tag, &pushed.digest);
+        registry.assert_at("app", tag, &pushed.digest);
     }
 }
 
 #[test]
 fn a_tag_already_in_place_is_unchanged() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let pushed = pusher.push("app", "staging-1", Kind::Oci, "same");
-    pusher.put_manifest("app", "latest", pushed.media_type, &pushed.bytes);
+    let pushed = registry.push("app", "staging-1", Kind::Oci, "same");
+    registry.put_manifest("app", "latest", pushed.media_type, &pushed.bytes);
     let out = call(&[&registry.image("app:staging-1"), "latest"]);
     assert_code(&out, 0);
     let record = single_record(&out);
@@ -81,8 +78,7 @@ fn a_tag_already_in_place_is_unchanged() {
 #[test]
 fn expect_current_guards_the_move() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, new) = pusher.latest_and("app", "staging-2", Kind::Oci);
+    let (old, new) = registry.latest_and("app", "staging-2", Kind::Oci);
     let source = registry.image("app:staging-2");
     let sandbox = Sandbox::new();
 
@@ -90,19 +86,18 @@ fn expect_current_guards_the_move() {
     let out = sandbox.call(&["--expect-current", &wrong, &source, "latest"]);
     assert_exit(&out, 1, "not the expected");
     assert_says(&out, "nothing was changed");
-    pusher.assert_at("app", "latest", &old.digest);
+    registry.assert_at("app", "latest", &old.digest);
 
     let out = sandbox.call(&["--expect-current", &old.digest, &source, "latest"]);
     assert_code(&out, 0);
     assert_eq!(single_record(&out).previous, Some(old.digest));
-    pusher.assert_at("app", "latest", &new.digest);
+    registry.assert_at("app", "latest", &new.digest);
 }
 
 #[test]
 fn dry_run_changes_nothing() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let (old, new) = pusher.latest_and("app", "staging-3", Kind::DockerV2);
+    let (old, new) = registry.latest_and("app", "staging-3", Kind::DockerV2);
     let source = registry.image("app:staging-3");
     let out = call(&["--dry-run", &source, "latest", "brand-new"]);
     assert_code(&out, 0);
@@ -112,17 +107,15 @@ fn dry_run_changes_nothing() {
     assert_eq!(records[0].previous, Some(old.digest.clone()));
     assert!(records.iter().all(|r| r.dry_run && !r.changed));
     assert_says(&out, "would move");
-    pusher.assert_at("app", "latest", &old.digest);
-    pusher.assert_absent("app", "brand-new");
+    registry.assert_at("app", "latest", &old.digest);
+    registry.assert_absent("app", "brand-new");
 }
 
 #[test]
 fn one_retag_takes_at_most_six_requests() {
     // Plain registry: ping, HEAD destination, GET source, PUT, HEAD verify.
     let registry = Registry::start();
-    registry
-        .pusher()
-        .push("app", "staging-4", Kind::OciIndex, "count");
+    registry.push("app", "staging-4", Kind::OciIndex, "count");
     let proxy = registry.proxy();
     assert_code(&call(&[&proxy.image("app:staging-4"), "latest"]), 0);
     let seen = proxy.requests();
@@ -131,13 +124,11 @@ fn one_retag_takes_at_most_six_requests() {
     // Bearer registry: the same plus one token request (pull,push asked
     // once). Its own token service: the test counts every token it grants.
     let tokens = TokenServer::start(&[("ci", "token-pass-1")], TokenField::Token);
-    let registry = testkit::registry::Registry::start_token(&tokens);
-    registry
-        .pusher()
-        .push("app", "staging-4", Kind::Oci, "count");
-    let proxy = testkit::proxy::Proxy::start(&registry.url());
+    let registry = Registry::token(&tokens);
+    registry.push("app", "staging-4", Kind::Oci, "count");
+    let proxy = registry.proxy();
     let out = Sandbox::new().run(
-        &[&format!("{}/app:staging-4", proxy.host()), "latest"],
+        &[&proxy.image("app:staging-4"), "latest"],
         &[
             ("REGISTRY_USERNAME", "ci"),
             ("REGISTRY_PASSWORD", "token-pass-1"),
@@ -158,14 +149,13 @@ fn one_retag_takes_at_most_six_requests() {
 #[test]
 fn a_two_image_rollback_takes_at_most_twelve_requests() {
     let tokens = TokenServer::start(&[("ci", "token-pass-2")], TokenField::Both);
-    let registry = testkit::registry::Registry::start_token(&tokens);
-    let pusher = registry.pusher();
+    let registry = Registry::token(&tokens);
     let repos = ["platform", "platform-tenant"];
     for repo in repos {
-        pusher.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
-        pusher.push(repo, "staging-5", Kind::DockerList, &format!("{repo}-new"));
+        registry.push(repo, "latest", Kind::Oci, &format!("{repo}-old"));
+        registry.push(repo, "staging-5", Kind::DockerList, &format!("{repo}-new"));
     }
-    let proxy = testkit::proxy::Proxy::start(&registry.url());
+    let proxy = registry.proxy();
     let out = Sandbox::new().run(
         &["--atomic"],
         &[
@@ -183,8 +173,7 @@ fn a_two_image_rollback_takes_at_most_twelve_requests() {
 #[test]
 fn transient_failures_are_retried_honouring_retry_after() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let pushed = pusher.push("app", "staging-6", Kind::Oci, "retry");
+    let pushed = registry.push("app", "staging-6", Kind::Oci, "retry");
     let proxy = registry.proxy();
     // The source GET fails once (503, Retry-After: 1), then goes through.
     proxy.add_fault(
@@ -200,13 +189,13 @@ fn transient_failures_are_retried_honouring_retry_after() {
         "Retry-After was not honoured"
     );
     assert_eq!(proxy.count_of("GET", "/manifests/staging-6"), 2);
-    pusher.assert_at("app", "latest", &pushed.digest);
+    registry.assert_at("app", "latest", &pushed.digest);
 }
 
 #[test]
 fn retries_are_bounded() {
     let registry = Registry::start();
-    registry.pusher().push("app", "v1", Kind::Oci, "bounded");
+    registry.push("app", "v1", Kind::Oci, "bounded");
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 502));
     let out = call(&[&proxy.image("app:v1")]);
@@ -222,8 +211,7 @@ fn retries_are_bounded() {
 #[test]
 fn independent_moves_go_on_after_a_failure() {
     let registry = Registry::start();
-    let pusher = registry.pusher();
-    let a = pusher.push("a", "staging-7", Kind::Oci, "a");
+    let a = registry.push("a", "staging-7", Kind::Oci, "a");
     let out = feed(
         &[],
         &to_latest(&registry.host(), &["missing", "a"], "staging-7"),
@@ -231,5 +219,5 @@ fn independent_moves_go_on_after_a_failure() {
     assert_exit(&out, 1, "tag staging-7 not found in");
     assert_says(&out, "1 of 2 moves failed");
     assert_eq!(single_record(&out).digest, a.digest.as_str());
-    pusher.assert_at("a", "latest", &a.digest);
+    registry.assert_at("a", "latest", &a.digest);
 }

@@ -11,6 +11,7 @@ use registry_tag::TagRecord;
 use serde_json::Value;
 use testkit::image::{Kind, Pushed};
 use testkit::registry::{PASSWORD, USER};
+use testkit::token_server::TokenServer;
 use testkit::Output;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_registry-tag");
@@ -269,9 +270,19 @@ impl Registry {
         Registry::within(&HTPASSWD)
     }
 
+    /// Behind Bearer tokens from `tokens`: a registry of the test's own
+    /// (its test counts what `tokens` grants), without a namespace.
+    pub fn token(tokens: &TokenServer) -> Registry {
+        let own = testkit::registry::Registry::start_token(tokens);
+        Registry::new(Arc::new(own), String::new())
+    }
+
     fn within(shared: &Shared) -> Registry {
         let namespace = format!("t{}", NAMESPACES.fetch_add(1, Ordering::Relaxed));
-        let shared = shared.get();
+        Registry::new(shared.get(), namespace)
+    }
+
+    fn new(shared: Arc<testkit::registry::Registry>, namespace: String) -> Registry {
         let pusher = Pusher {
             inner: shared.pusher(),
             namespace: namespace.clone(),
@@ -285,7 +296,7 @@ impl Registry {
 
     /// `127.0.0.1:PORT/tN`: put `/repo` after it for an image name.
     pub fn host(&self) -> String {
-        format!("{}/{}", self.shared.host(), self.namespace)
+        within(&self.shared.host(), &self.namespace)
     }
 
     /// `127.0.0.1:PORT`, the registry as docker's config names it.
@@ -335,7 +346,7 @@ pub struct Pusher {
 
 impl Pusher {
     fn repo(&self, repo: &str) -> String {
-        format!("{}/{repo}", self.namespace)
+        within(&self.namespace, repo)
     }
 
     pub fn push(&self, repo: &str, tag: &str, kind: Kind, seed: &str) -> Pushed {
@@ -382,7 +393,7 @@ pub struct Proxy {
 impl Proxy {
     /// `127.0.0.1:PROXYPORT/tN`: put `/repo` after it for an image name.
     pub fn host(&self) -> String {
-        format!("{}/{}", self.inner.host(), self.namespace)
+        within(&self.inner.host(), &self.namespace)
     }
 
     /// `127.0.0.1:PROXYPORT/tN/name`.
@@ -407,5 +418,13 @@ impl std::ops::Deref for Proxy {
 
     fn deref(&self) -> &testkit::proxy::Proxy {
         &self.inner
+    }
+}
+
+/// `outer/inner`; without a namespace (an empty side), the other alone.
+fn within(outer: &str, inner: &str) -> String {
+    match (outer, inner) {
+        (only, "") | ("", only) => only.to_string(),
+        _ => format!("{outer}/{inner}"),
     }
 }

@@ -20,10 +20,8 @@ const ROBOT_PASSWORD: &str = "Tr4ce-Robot-Pass";
 fn auth_steps_are_traced_and_no_secret_is() {
     let tokens = TokenServer::start(&[(ROBOT, ROBOT_PASSWORD)], TokenField::Both);
     // Its own registry and token service: the trace names this realm.
-    let registry = testkit::registry::Registry::start_token(&tokens);
-    registry
-        .pusher()
-        .push("org/app", "staging-1", Kind::OciIndex, "trace");
+    let registry = Registry::token(&tokens);
+    registry.push("org/app", "staging-1", Kind::OciIndex, "trace");
     let host = registry.host();
     let source = format!("{host}/org/app:staging-1");
     let env = [
@@ -59,7 +57,7 @@ fn auth_steps_are_traced_and_no_secret_is() {
 #[test]
 fn retries_are_numbered() {
     let registry = Registry::start();
-    registry.pusher().push("app", "v1", Kind::Oci, "retry");
+    registry.push("app", "v1", Kind::Oci, "retry");
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 503).times(1));
     let out = call(&["-v", &proxy.image("app:v1")]);
