@@ -1,13 +1,51 @@
 //! `--atomic`: nothing changes when a source is missing; a failed move undoes
 //! the moves before it; bad input changes nothing.
 
-use testkit::image::Kind;
+use testkit::image::{Kind, Pushed};
 use testkit::proxy::Fault;
+use testkit::Output;
 
 use crate::support::{
     assert_code, assert_exit, assert_says, call, feed, in_background, request, tag_records,
-    to_latest, Registry,
+    to_latest, Proxy, Registry,
 };
+
+/// `--atomic` moving `a:latest` and `b:latest` to their `staging-N` (of
+/// `kinds`) through a proxy that answers b's manifest PUT with `b_put`.
+/// Returns the registry, its proxy, a's and b's (latest, candidate) builds,
+/// and the run.
+fn b_put_fails(n: u8, kinds: [Kind; 2], b_put: Fault) -> Atomic {
+    let registry = Registry::start();
+    let tag = format!("staging-{n}");
+    let [a, b] = [("a", kinds[0]), ("b", kinds[1])].map(|(r, k)| registry.latest_and(r, &tag, k));
+    let proxy = registry.proxy();
+    proxy.add_fault(b_put);
+    let out = feed(&["--atomic"], &to_latest(&proxy.host(), &["a", "b"], &tag));
+    Atomic {
+        registry,
+        proxy,
+        a,
+        b,
+        out,
+    }
+}
+
+struct Atomic {
+    registry: Registry,
+    proxy: Proxy,
+    a: (Pushed, Pushed),
+    b: (Pushed, Pushed),
+    out: Output,
+}
+
+impl Atomic {
+    /// Both `latest` tags back where they were.
+    #[track_caller]
+    fn assert_put_back(&self) {
+        self.registry.assert_at("a", "latest", &self.a.0.digest);
+        self.registry.assert_at("b", "latest", &self.b.0.digest);
+    }
+}
 
 #[test]
 fn a_missing_source_changes_nothing() {
@@ -26,27 +64,22 @@ fn a_missing_source_changes_nothing() {
 
 #[test]
 fn a_failed_second_move_undoes_the_first() {
-    let registry = Registry::start();
-    let (a_old, a_new) = registry.latest_and("a", "staging-2", Kind::OciIndex);
-    let (b_old, _) = registry.latest_and("b", "staging-2", Kind::DockerV2);
-    let proxy = registry.proxy();
     // b's manifest PUT is refused (a 400 is not retried).
-    proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
-    let h = proxy.host();
-    let out = feed(&["--atomic"], &to_latest(&h, &["a", "b"], "staging-2"));
-    assert_exit(&out, 1, &format!("moving {h}/b:latest failed"));
-    assert_says(&out, "every tag is back at its previous digest");
+    let refused = Fault::status("PUT", "/b/manifests/latest", 1, 400);
+    let run = b_put_fails(2, [Kind::OciIndex, Kind::DockerV2], refused);
+    let (out, proxy) = (&run.out, &run.proxy);
+    assert_exit(out, 1, &format!("moving {}/b:latest failed", proxy.host()));
+    assert_says(out, "every tag is back at its previous digest");
     // The first move did happen (a PUT of a's new manifest), and was undone.
     let puts = proxy.count_of("PUT", "/a/manifests/latest");
     assert_eq!(puts, 2, "{:#?}", proxy.requests());
-    registry.assert_at("a", "latest", &a_old.digest);
-    registry.assert_at("b", "latest", &b_old.digest);
-    assert_ne!(a_old.digest, a_new.digest);
+    run.assert_put_back();
+    assert_ne!(run.a.0.digest, run.a.1.digest);
     // The records tell each tag's final state.
-    let records = tag_records(&out);
+    let records = tag_records(out);
     assert_eq!(records.len(), 2, "{}", out.stdout);
-    assert_eq!(records[0].digest, a_old.digest);
-    assert_eq!(records[1].digest, b_old.digest);
+    assert_eq!(records[0].digest, run.a.0.digest);
+    assert_eq!(records[1].digest, run.b.0.digest);
     assert!(records.iter().all(|r| !r.changed));
 }
 
@@ -99,24 +132,14 @@ fn a_bad_request_line_changes_nothing() {
 
 #[test]
 fn a_move_that_landed_despite_an_error_is_undone_too() {
-    let registry = Registry::start();
-    let (a_old, _) = registry.latest_and("a", "staging-5", Kind::Oci);
-    let (b_old, _) = registry.latest_and("b", "staging-5", Kind::DockerList);
-    let proxy = registry.proxy();
     // b's PUT reaches the registry but is answered 400 (not retried); the
     // restore after it goes through.
-    proxy.add_fault(
-        Fault::status("PUT", "/b/manifests/latest", 1, 400)
-            .times(1)
-            .after_forwarding(),
-    );
-    let out = feed(
-        &["--atomic"],
-        &to_latest(&proxy.host(), &["a", "b"], "staging-5"),
-    );
-    assert_exit(&out, 1, "2 moves undone");
-    registry.assert_at("a", "latest", &a_old.digest);
-    registry.assert_at("b", "latest", &b_old.digest);
+    let landed = Fault::status("PUT", "/b/manifests/latest", 1, 400)
+        .times(1)
+        .after_forwarding();
+    let run = b_put_fails(5, [Kind::Oci, Kind::DockerList], landed);
+    assert_exit(&run.out, 1, "2 moves undone");
+    run.assert_put_back();
 }
 
 #[test]

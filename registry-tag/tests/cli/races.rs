@@ -8,95 +8,100 @@ use testkit::proxy::Fault;
 
 use crate::support::{
     assert_code, assert_exit, assert_says, feed, in_background, request, tag_records, to_latest,
-    Pusher, Registry,
+    Proxy, Registry,
 };
 
-/// `latest` and two candidate builds of images `a` and `b`.
-struct Images {
+/// A race's ground: `latest` and two candidate builds of images `a` and
+/// `b`, and a proxy of the test's own in front of the registry.
+struct Race {
+    registry: Registry,
+    proxy: Proxy,
     a: [Pushed; 3],
     b: [Pushed; 3],
-    pusher: Pusher,
 }
 
-impl Images {
-    fn push(registry: &Registry) -> Images {
-        let pusher = registry.pusher();
+impl Race {
+    fn start() -> Race {
+        let registry = Registry::start();
         let push = |repo: &str| {
-            let (old, x) = pusher.latest_and(repo, "staging-x", Kind::OciIndex);
-            let y = pusher.push(repo, "staging-y", Kind::DockerV2, &format!("{repo}-y"));
-            [old, x, y]
+            let build =
+                |tag, kind, seed: &str| registry.push(repo, tag, kind, &format!("{repo}-{seed}"));
+            let old = build("latest", Kind::Oci, "old");
+            [
+                old,
+                build("staging-x", Kind::OciIndex, "x"),
+                build("staging-y", Kind::DockerV2, "y"),
+            ]
         };
-        Images {
-            a: push("a"),
-            b: push("b"),
-            pusher,
+        let (a, b) = (push("a"), push("b"));
+        let proxy = registry.proxy();
+        Race {
+            registry,
+            proxy,
+            a,
+            b,
         }
+    }
+
+    /// Both images' `latest` to `source`, through the race.proxy.
+    fn both(&self, source: &str) -> String {
+        to_latest(&self.proxy.host(), &["a", "b"], source)
     }
 
     /// `a:latest` and `b:latest` point at build `a` and `b` (0 = the old
     /// latest, 1 = staging-x, 2 = staging-y).
     #[track_caller]
     fn assert_latest(&self, a: usize, b: usize) {
-        self.pusher.assert_at("a", "latest", &self.a[a].digest);
-        self.pusher.assert_at("b", "latest", &self.b[b].digest);
+        self.registry.assert_at("a", "latest", &self.a[a].digest);
+        self.registry.assert_at("b", "latest", &self.b[b].digest);
     }
-}
-
-/// Both images' `latest` to `source`.
-fn both(host: &str, source: &str) -> String {
-    to_latest(host, &["a", "b"], source)
 }
 
 #[test]
 fn a_put_that_lands_after_the_client_gave_up_is_undone_too() {
-    let registry = Registry::start();
-    let pushed = Images::push(&registry);
-    let proxy = registry.proxy();
+    let race = Race::start();
     // b's move times out at the client and lands on the registry later:
     // right after the next PUT of b:latest that reaches it (the restore).
     // The retry is refused (400, not retried), so the outcome stays unknown.
-    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1));
-    proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 2, 400).times(1));
+    race.proxy
+        .add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1));
+    race.proxy
+        .add_fault(Fault::status("PUT", "/b/manifests/latest", 2, 400).times(1));
     let args = ["--atomic", "--request-timeout", "100ms"];
-    let out = feed(&args, &both(&proxy.host(), "staging-x"));
+    let out = feed(&args, &race.both("staging-x"));
     assert_exit(&out, 1, "may have landed");
     assert_says(&out, "2 moves undone");
     // Nothing is still held back to land after the run: the restore released it.
-    proxy.release();
-    pushed.assert_latest(0, 0);
+    race.proxy.release();
+    race.assert_latest(0, 0);
     // The late writes did land over the first restore, which was done again.
     assert_eq!(
-        proxy.count_of("PUT", "/b/manifests/latest"),
+        race.proxy.count_of("PUT", "/b/manifests/latest"),
         4,
         "move, its retry, two restores: {:#?}",
-        proxy.requests()
+        race.proxy.requests()
     );
     let records = tag_records(&out);
     assert_eq!(records.len(), 2, "{}", out.stdout);
     assert!(records.iter().all(|r| !r.changed), "{}", out.stdout);
-    assert_eq!(records[1].digest, pushed.b[0].digest);
+    assert_eq!(records[1].digest, race.b[0].digest);
 }
 
 #[test]
 fn late_writes_that_keep_landing_are_reported_with_each_tags_last_digest() {
-    let registry = Registry::start();
-    let pushed = Images::push(&registry);
-    let proxy = registry.proxy();
+    let race = Race::start();
     // Every attempt of b's move times out and is held; each later PUT of
     // b:latest (every restore) lets one of them land right after it, so the
     // registry has not settled when the bounded rounds of restores end.
     let attempts = registry_tag::RetryPolicy::default().attempts as usize;
-    proxy.add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1).times(attempts));
+    race.proxy
+        .add_fault(Fault::late_landing("PUT", "/b/manifests/latest", 1).times(attempts));
     let args = ["--atomic", "--request-timeout", "100ms"];
-    let out = feed(&args, &both(&proxy.host(), "staging-x"));
+    let out = feed(&args, &race.both("staging-x"));
     assert_exit(&out, 1, "NOT fully restored");
     assert_says(&out, "did not settle");
-    let h = proxy.host();
-    let (a_old, b_old, b_late) = (
-        &pushed.a[0].digest,
-        &pushed.b[0].digest,
-        &pushed.b[1].digest,
-    );
+    let h = race.proxy.host();
+    let (a_old, b_old, b_late) = (&race.a[0].digest, &race.b[0].digest, &race.b[1].digest);
     assert_says(
         &out,
         &format!("so this is not sure; last seen: {h}/a:latest → {a_old}, {h}/b:latest → {b_late}"),
@@ -107,31 +112,33 @@ fn late_writes_that_keep_landing_are_reported_with_each_tags_last_digest() {
         &format!("{h}/b:latest could not be restored to {b_old}: right after the restore it points at {b_late}"),
     );
     // a was put back; the records say where each tag was last seen.
-    pushed.pusher.assert_at("a", "latest", a_old);
+    race.registry.assert_at("a", "latest", a_old);
     let records = tag_records(&out);
     assert_eq!(&records[1].digest, b_late, "{}", out.stdout);
     assert!(records[1].changed);
-    proxy.release();
+    race.proxy.release();
 }
 
 #[test]
 fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
-    let registry = Registry::start();
-    let pushed = Images::push(&registry);
-    let proxy = registry.proxy();
+    let race = Race::start();
     // Run 1's read-back of a:latest (its 2nd HEAD there; the 1st is the
     // plan's) waits until run 2 has moved everything.
-    proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = in_background(&["--atomic"], both(&proxy.host(), "staging-x"));
-    assert!(proxy.held(1), "run 1 never got to its read-back");
-    pushed.pusher.assert_at("b", "latest", &pushed.b[1].digest);
+    race.proxy
+        .add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
+    let first = in_background(&["--atomic"], race.both("staging-x"));
+    assert!(race.proxy.held(1), "run 1 never got to its read-back");
+    race.registry.assert_at("b", "latest", &race.b[1].digest);
 
-    let second = feed(&["--atomic"], &both(&registry.host(), "staging-y"));
+    let second = feed(
+        &["--atomic"],
+        &to_latest(&race.registry.host(), &["a", "b"], "staging-y"),
+    );
     assert_code(&second, 0);
-    proxy.release();
+    race.proxy.release();
     let first = first.join().expect("run 1");
 
-    let (h, a_now, b_now) = (proxy.host(), &pushed.a[2].digest, &pushed.b[2].digest);
+    let (h, a_now, b_now) = (race.proxy.host(), &race.a[2].digest, &race.b[2].digest);
     let a = format!("{h}/a:latest");
     assert_exit(
         &first,
@@ -144,33 +151,32 @@ fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
     );
     assert_says(&first, "nothing was undone");
     // Run 2's state stands, whole.
-    pushed.assert_latest(2, 2);
+    race.assert_latest(2, 2);
     assert_eq!(&tag_records(&first)[0].digest, a_now);
 }
 
 #[test]
 fn a_racing_run_with_expect_current_is_refused_and_changes_nothing() {
-    let registry = Registry::start();
-    let pushed = Images::push(&registry);
-    let proxy = registry.proxy();
-    proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = in_background(&["--atomic"], both(&proxy.host(), "staging-x"));
-    assert!(proxy.held(1));
+    let race = Race::start();
+    race.proxy
+        .add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
+    let first = in_background(&["--atomic"], race.both("staging-x"));
+    assert!(race.proxy.held(1));
 
     // Run 2 promotes staging-y only over the latest it saw before run 1.
-    let old_a = &pushed.a[0].digest;
+    let old_a = &race.a[0].digest;
     let second = feed(
         &["--atomic", "--expect-current", old_a],
-        &request(&registry.host(), "a", "staging-y", "latest"),
+        &request(&race.registry.host(), "a", "staging-y", "latest"),
     );
-    proxy.release();
+    race.proxy.release();
     let first = first.join().expect("run 1");
-    let a_x = &pushed.a[1].digest;
+    let a_x = &race.a[1].digest;
     assert_exit(
         &second,
         1,
         &format!("points at {a_x}, not the expected {old_a}; nothing was changed"),
     );
     assert_code(&first, 0);
-    pushed.assert_latest(1, 1);
+    race.assert_latest(1, 1);
 }
