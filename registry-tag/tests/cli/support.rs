@@ -314,12 +314,6 @@ impl Registry {
         &self.namespace
     }
 
-    /// Pushes and reads back under this test's namespace (also the
-    /// registry's own methods, by `Deref`).
-    pub fn pusher(&self) -> Pusher {
-        self.pusher.clone()
-    }
-
     /// A counting/fault proxy in front of the registry, for this test.
     pub fn proxy(&self) -> Proxy {
         Proxy {
