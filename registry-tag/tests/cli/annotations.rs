@@ -25,8 +25,7 @@ fn assert_annotated_once(step: &Step, code: i32, text: &str) {
 
 #[test]
 fn a_bad_input_line_a_bad_flag_and_a_missing_tag_are_each_annotated_once() {
-    let registry = Registry::start();
-    registry.push("app", "latest", Kind::Oci, "app-old");
+    let (registry, _) = Registry::holding("app", "latest", Kind::Oci);
     let sandbox = Sandbox::new();
     let bad_line = format!("{}not json\n", to_latest(&registry.host(), &["app"], "v1"));
     let step = sandbox.in_actions(&["--atomic"], &[], Some(&bad_line));
@@ -53,8 +52,7 @@ fn a_refused_login_is_annotated_once() {
 
 #[test]
 fn failed_independent_moves_are_one_annotation_for_the_run() {
-    let registry = Registry::start();
-    registry.push("a", "staging-1", Kind::Oci, "a-new");
+    let (registry, _) = Registry::holding("a", "staging-1", Kind::Oci);
     let stdin = to_latest(&registry.host(), &["missing", "a"], "staging-1");
     let step = Sandbox::new().in_actions(&[], &[], Some(&stdin));
     // The move's own failure is a plain line; the run's error is annotated.
@@ -69,8 +67,7 @@ fn failed_independent_moves_are_one_annotation_for_the_run() {
 
 #[test]
 fn a_move_of_unknown_outcome_is_annotated_once() {
-    let registry = Registry::start();
-    let (old, _) = registry.latest_and("app", "staging-2", Kind::Oci);
+    let (registry, old, _) = Registry::promoting("app", "staging-2", Kind::Oci);
     let proxy = registry.proxy();
     // The PUT times out at the client and lands later; its retry is refused.
     proxy.add_fault(Fault::late_landing("PUT", "/app/manifests/latest", 1));

@@ -49,8 +49,7 @@ impl Atomic {
 
 #[test]
 fn a_missing_source_changes_nothing() {
-    let registry = Registry::start();
-    let (a_old, _) = registry.latest_and("a", "staging-1", Kind::Oci);
+    let (registry, a_old, _) = Registry::promoting("a", "staging-1", Kind::Oci);
     let b_old = registry.push("b", "latest", Kind::Oci, "b-old");
     let h = registry.host();
     let out = feed(&["--atomic"], &to_latest(&h, &["a", "b", "c"], "staging-1"));
@@ -85,8 +84,7 @@ fn a_failed_second_move_undoes_the_first() {
 
 #[test]
 fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
-    let registry = Registry::start();
-    let a_new = registry.push("a", "staging-3", Kind::Oci, "a-new");
+    let (registry, a_new) = Registry::holding("a", "staging-3", Kind::Oci);
     let (b_old, _) = registry.latest_and("b", "staging-3", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/b/manifests/latest", 1, 400));
@@ -106,8 +104,7 @@ fn a_new_tag_that_cannot_be_deleted_is_reported_honestly() {
 
 #[test]
 fn a_bad_request_line_changes_nothing() {
-    let registry = Registry::start();
-    let (old, _) = registry.latest_and("a", "staging-4", Kind::Oci);
+    let (registry, old, _) = Registry::promoting("a", "staging-4", Kind::Oci);
     let h = registry.host();
     for (bad, message) in [
         ("{\"image\":\"x\"}\n", "stdin:2: missing field"),
@@ -144,8 +141,7 @@ fn a_move_that_landed_despite_an_error_is_undone_too() {
 
 #[test]
 fn a_first_move_that_fails_changes_nothing() {
-    let registry = Registry::start();
-    let (old, _) = registry.latest_and("a", "staging-6", Kind::Oci);
+    let (registry, old, _) = Registry::promoting("a", "staging-6", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("PUT", "/a/manifests/latest", 1, 400));
     let out = call(&[&proxy.image("a:staging-6"), "latest"]);

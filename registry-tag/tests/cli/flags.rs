@@ -12,8 +12,7 @@ use crate::support::{
 
 #[test]
 fn durations_take_units_and_the_old_plain_seconds() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "v1", Kind::Oci, "flags");
+    let (registry, pushed) = Registry::holding("app", "v1", Kind::Oci);
     let reference = registry.image("app:v1");
     let sandbox = Sandbox::new();
     for [flag, value] in [
@@ -32,8 +31,7 @@ fn durations_take_units_and_the_old_plain_seconds() {
 
 #[test]
 fn no_tag_moves_once_the_whole_run_deadline_has_passed() {
-    let registry = Registry::start();
-    let (old, _) = registry.latest_and("a", "staging-1", Kind::Oci);
+    let (registry, old, _) = Registry::promoting("a", "staging-1", Kind::Oci);
     let proxy = registry.proxy();
     // The plan's reading of a:latest is held until the deadline is past.
     proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 1));

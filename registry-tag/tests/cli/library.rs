@@ -15,8 +15,7 @@ fn client() -> Client {
 
 #[test]
 fn a_plan_held_longer_than_fresh_is_read_again_before_any_put() {
-    let registry = Registry::start();
-    let old = registry.push("a", "latest", Kind::Oci, "old");
+    let (registry, old) = Registry::holding("a", "latest", Kind::Oci);
     registry.push("a", "staging-1", Kind::Oci, "new");
     let image = Image::parse(&registry.image("a")).unwrap();
     let client = client();

@@ -12,8 +12,7 @@ use crate::support::{
 
 #[test]
 fn a_head_without_digest_falls_back_to_get() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "v1", Kind::DockerList, "no-digest-header");
+    let (registry, pushed) = Registry::holding("app", "v1", Kind::DockerList);
     let proxy = registry.proxy();
     proxy.strip_response_header("Docker-Content-Digest");
     let out = call(&[&proxy.image("app:v1")]);
@@ -25,8 +24,7 @@ fn a_head_without_digest_falls_back_to_get() {
 #[test]
 fn manifests_over_4_mib_are_refused() {
     // distribution 2.8 itself refuses to store them, so the proxy forges one.
-    let registry = Registry::start();
-    let small = registry.push("big", "latest", Kind::Oci, "small");
+    let (registry, small) = Registry::holding("big", "latest", Kind::Oci);
     registry.push("big", "huge", Kind::Oci, "huge");
     let bytes = serde_json::to_vec(&json!({
         "schemaVersion": 2,

@@ -3,8 +3,11 @@
 //! race is made deterministic by the proxy holding one run's request at a
 //! chosen point, never by sleeping.
 
+use std::thread::JoinHandle;
 use testkit::image::{Kind, Pushed};
+
 use testkit::proxy::Fault;
+use testkit::Output;
 
 use crate::support::{
     assert_code, assert_exit, assert_says, feed, in_background, request, tag_records, to_latest,
@@ -46,6 +49,17 @@ impl Race {
     /// Both images' `latest` to `source`, through the race.proxy.
     fn both(&self, source: &str) -> String {
         to_latest(&self.proxy.host(), &["a", "b"], source)
+    }
+
+    /// Run 1, moving both to staging-x, in the background and held at its
+    /// read-back of a:latest (its 2nd HEAD there; the 1st is the plan's),
+    /// after both its PUTs; join it once the proxy is released.
+    fn first_run_at_its_read_back(&self) -> JoinHandle<Output> {
+        let proxy = &self.proxy;
+        proxy.add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
+        let first = in_background(&["--atomic"], self.both("staging-x"));
+        assert!(proxy.held(1), "run 1 never got to its read-back");
+        first
     }
 
     /// `a:latest` and `b:latest` point at build `a` and `b` (0 = the old
@@ -122,12 +136,8 @@ fn late_writes_that_keep_landing_are_reported_with_each_tags_last_digest() {
 #[test]
 fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
     let race = Race::start();
-    // Run 1's read-back of a:latest (its 2nd HEAD there; the 1st is the
-    // plan's) waits until run 2 has moved everything.
-    race.proxy
-        .add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = in_background(&["--atomic"], race.both("staging-x"));
-    assert!(race.proxy.held(1), "run 1 never got to its read-back");
+    // Run 1's read-back waits until run 2 has moved everything.
+    let first = race.first_run_at_its_read_back();
     race.registry.assert_at("b", "latest", &race.b[1].digest);
 
     let second = feed(
@@ -158,10 +168,7 @@ fn a_tag_moved_by_another_run_after_our_puts_is_named_and_not_fought() {
 #[test]
 fn a_racing_run_with_expect_current_is_refused_and_changes_nothing() {
     let race = Race::start();
-    race.proxy
-        .add_fault(Fault::hold("HEAD", "/a/manifests/latest", 2));
-    let first = in_background(&["--atomic"], race.both("staging-x"));
-    assert!(race.proxy.held(1));
+    let first = race.first_run_at_its_read_back();
 
     // Run 2 promotes staging-y only over the latest it saw before run 1.
     let old_a = &race.a[0].digest;

@@ -8,8 +8,7 @@ use crate::support::{assert_code, in_actions, request, to_latest, Registry};
 
 #[test]
 fn a_move_summary_states_the_verdict_first_with_full_digests_and_sets_outputs() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("app", "staging-8", Kind::Oci);
+    let (registry, old, new) = Registry::promoting("app", "staging-8", Kind::Oci);
     let source = registry.image("app:staging-8");
     let step = in_actions(&[&source, "latest"], None);
     assert_code(&step.out, 0);
@@ -34,8 +33,7 @@ fn a_move_summary_states_the_verdict_first_with_full_digests_and_sets_outputs() 
 
 #[test]
 fn several_images_set_digests_as_json() {
-    let registry = Registry::start();
-    let a = registry.push("a", "staging-9", Kind::Oci, "a");
+    let (registry, a) = Registry::holding("a", "staging-9", Kind::Oci);
     let b = registry.push("b", "staging-9", Kind::OciIndex, "b");
     let h = registry.host();
     let step = in_actions(
@@ -51,8 +49,7 @@ fn several_images_set_digests_as_json() {
 
 #[test]
 fn a_resolve_sets_the_digest_output() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "v1", Kind::Oci, "resolve");
+    let (registry, pushed) = Registry::holding("app", "v1", Kind::Oci);
     let step = in_actions(&[&registry.image("app:v1")], None);
     assert_code(&step.out, 0);
     assert_eq!(step.output("digest"), Some(pushed.digest.as_str()));
@@ -60,8 +57,7 @@ fn a_resolve_sets_the_digest_output() {
 
 #[test]
 fn a_failure_is_one_annotation_and_a_verdict_and_sets_no_outputs() {
-    let registry = Registry::start();
-    registry.push("app", "latest", Kind::Oci, "annotate");
+    let (registry, _) = Registry::holding("app", "latest", Kind::Oci);
     let stdin = to_latest(&registry.host(), &["app"], "staging-404");
     let step = in_actions(&["--atomic"], Some(&stdin));
     assert_code(&step.out, 1);
@@ -82,8 +78,7 @@ fn a_failure_is_one_annotation_and_a_verdict_and_sets_no_outputs() {
 
 #[test]
 fn independent_moves_summarise_each_failure_after_the_verdict() {
-    let registry = Registry::start();
-    let a = registry.push("a", "staging-7", Kind::Oci, "a");
+    let (registry, a) = Registry::holding("a", "staging-7", Kind::Oci);
     let stdin = to_latest(&registry.host(), &["missing", "a"], "staging-7");
     let step = in_actions(&[], Some(&stdin));
     assert_code(&step.out, 1);
@@ -105,8 +100,7 @@ fn independent_moves_summarise_each_failure_after_the_verdict() {
 
 #[test]
 fn one_images_tags_at_different_digests_are_keyed_by_tag() {
-    let registry = Registry::start();
-    let x = registry.push("app", "x", Kind::Oci, "x");
+    let (registry, x) = Registry::holding("app", "x", Kind::Oci);
     let y = registry.push("app", "y", Kind::Oci, "y");
     let h = registry.host();
     let stdin = request(&h, "app", "x", "latest") + &request(&h, "app", "y", "stable");

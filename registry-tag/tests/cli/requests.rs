@@ -14,8 +14,7 @@ fn lines(values: &[Value]) -> String {
 
 #[test]
 fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
-    let registry = Registry::start();
-    let old = registry.push("app", "latest", Kind::Oci, "old");
+    let (registry, old) = Registry::holding("app", "latest", Kind::Oci);
     let tested = registry.push("app", "staging-abc", Kind::OciIndex, "tested");
     let sandbox = Sandbox::new();
     // registry-tag IMG:staging-abc | jq -c '.tag="latest" | .region="eu"' | registry-tag --atomic
@@ -55,8 +54,7 @@ fn a_resolved_record_retagged_latest_moves_latest_to_that_digest() {
 
 #[test]
 fn a_pinned_record_moves_to_its_digest_and_names_its_tag() {
-    let registry = Registry::start();
-    let tested = registry.push("app", "staging-def", Kind::Oci, "tested");
+    let (registry, tested) = Registry::holding("app", "staging-def", Kind::Oci);
     registry.push("app", "staging-def", Kind::Oci, "re-pushed");
     let request = json!({
         "image": registry.image("app"),
@@ -110,8 +108,7 @@ fn each_request_carries_its_own_expect_current() {
 
 #[test]
 fn a_request_overrides_the_expect_current_flag() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("a", "staging-2", Kind::Oci);
+    let (registry, old, new) = Registry::promoting("a", "staging-2", Kind::Oci);
     let request = json!({"image": registry.image("a"), "source": "staging-2",
                          "tag": "latest", "expect_current": old.digest});
     let wrong = format!("sha256:{}", "e".repeat(64));
@@ -125,8 +122,7 @@ fn a_request_overrides_the_expect_current_flag() {
 
 #[test]
 fn bad_combinations_are_exit_2_naming_the_line_and_change_nothing() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("a", "staging-3", Kind::Oci);
+    let (registry, old, new) = Registry::promoting("a", "staging-3", Kind::Oci);
     let image = registry.image("a");
     let other = format!("sha256:{}", "0".repeat(64));
     let good = json!({"image": image, "source": "staging-3", "tag": "latest"});

@@ -8,8 +8,7 @@ use crate::support::{
 
 #[test]
 fn resolve_prints_the_tag_record() {
-    let registry = Registry::start();
-    let pushed = registry.push("team/app", "v1", Kind::Oci, "resolve");
+    let (registry, pushed) = Registry::holding("team/app", "v1", Kind::Oci);
     let image = registry.image("team/app");
     let out = call(&[&format!("{image}:v1")]);
     assert_code(&out, 0);
@@ -23,8 +22,7 @@ fn resolve_prints_the_tag_record() {
 
 #[test]
 fn resolve_by_digest_checks_it_exists() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "v1", Kind::DockerV2, "by-digest");
+    let (registry, pushed) = Registry::holding("app", "v1", Kind::DockerV2);
     let sandbox = Sandbox::new();
     let out = sandbox.call(&[&format!("{}/app@{}", registry.host(), pushed.digest)]);
     assert_code(&out, 0);
@@ -37,8 +35,7 @@ fn resolve_by_digest_checks_it_exists() {
 
 #[test]
 fn missing_tag_is_exit_1_with_a_readable_message() {
-    let registry = Registry::start();
-    registry.push("x/y", "v1", Kind::Oci, "missing");
+    let (registry, _) = Registry::holding("x/y", "v1", Kind::Oci);
     let sandbox = Sandbox::new();
     let out = sandbox.call(&[&registry.image("x/y:staging-abc")]);
     assert_code(&out, 1);
@@ -91,8 +88,7 @@ fn bad_references_are_exit_2() {
 
 #[test]
 fn list_prints_every_tag_with_its_digest() {
-    let registry = Registry::start();
-    let a = registry.push("app", "staging-aaaaaaa", Kind::Oci, "a");
+    let (registry, a) = Registry::holding("app", "staging-aaaaaaa", Kind::Oci);
     let b = registry.push("app", "staging-bbbbbbb", Kind::OciIndex, "b");
     registry.put_manifest("app", "latest", a.media_type, &a.bytes);
     let out = call(&["--list", &registry.image("app")]);
@@ -139,8 +135,7 @@ fn list_prints_each_page_before_the_next_is_fetched() {
     use testkit::process::Running;
     use testkit::proxy::Fault;
 
-    let registry = Registry::start();
-    let v1 = registry.push("app", "v1", Kind::Oci, "page-1");
+    let (registry, v1) = Registry::holding("app", "v1", Kind::Oci);
     let v2 = registry.push("app", "v2", Kind::Oci, "page-2");
     let proxy = registry.proxy();
     // Two pages (distribution 2.8 itself serves one): the first names the

@@ -43,8 +43,7 @@ fn retag_keeps_the_source_digest_for_every_manifest_type() {
 
 #[test]
 fn several_new_tags_and_a_digest_source() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "build", Kind::OciIndex, "digest-src");
+    let (registry, pushed) = Registry::holding("app", "build", Kind::OciIndex);
     let source = registry.image(&format!("app@{}", pushed.digest));
     let out = call(&[&source, "latest", "stable"]);
     assert_code(&out, 0);
@@ -64,8 +63,7 @@ fn several_new_tags_and_a_digest_source() {
 
 #[test]
 fn a_tag_already_in_place_is_unchanged() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "staging-1", Kind::Oci, "same");
+    let (registry, pushed) = Registry::holding("app", "staging-1", Kind::Oci);
     registry.put_manifest("app", "latest", pushed.media_type, &pushed.bytes);
     let out = call(&[&registry.image("app:staging-1"), "latest"]);
     assert_code(&out, 0);
@@ -77,8 +75,7 @@ fn a_tag_already_in_place_is_unchanged() {
 
 #[test]
 fn expect_current_guards_the_move() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("app", "staging-2", Kind::Oci);
+    let (registry, old, new) = Registry::promoting("app", "staging-2", Kind::Oci);
     let source = registry.image("app:staging-2");
     let sandbox = Sandbox::new();
 
@@ -96,8 +93,7 @@ fn expect_current_guards_the_move() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("app", "staging-3", Kind::DockerV2);
+    let (registry, old, new) = Registry::promoting("app", "staging-3", Kind::DockerV2);
     let source = registry.image("app:staging-3");
     let out = call(&["--dry-run", &source, "latest", "brand-new"]);
     assert_code(&out, 0);
@@ -114,8 +110,7 @@ fn dry_run_changes_nothing() {
 #[test]
 fn one_retag_takes_at_most_six_requests() {
     // Plain registry: ping, HEAD destination, GET source, PUT, HEAD verify.
-    let registry = Registry::start();
-    registry.push("app", "staging-4", Kind::OciIndex, "count");
+    let (registry, _) = Registry::holding("app", "staging-4", Kind::OciIndex);
     let proxy = registry.proxy();
     assert_code(&call(&[&proxy.image("app:staging-4"), "latest"]), 0);
     let seen = proxy.requests();
@@ -172,8 +167,7 @@ fn a_two_image_rollback_takes_at_most_twelve_requests() {
 
 #[test]
 fn transient_failures_are_retried_honouring_retry_after() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "staging-6", Kind::Oci, "retry");
+    let (registry, pushed) = Registry::holding("app", "staging-6", Kind::Oci);
     let proxy = registry.proxy();
     // The source GET fails once (503, Retry-After: 1), then goes through.
     proxy.add_fault(
@@ -194,8 +188,7 @@ fn transient_failures_are_retried_honouring_retry_after() {
 
 #[test]
 fn retries_are_bounded() {
-    let registry = Registry::start();
-    registry.push("app", "v1", Kind::Oci, "bounded");
+    let (registry, _) = Registry::holding("app", "v1", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 502));
     let out = call(&[&proxy.image("app:v1")]);
@@ -210,8 +203,7 @@ fn retries_are_bounded() {
 
 #[test]
 fn independent_moves_go_on_after_a_failure() {
-    let registry = Registry::start();
-    let a = registry.push("a", "staging-7", Kind::Oci, "a");
+    let (registry, a) = Registry::holding("a", "staging-7", Kind::Oci);
     let out = feed(
         &[],
         &to_latest(&registry.host(), &["missing", "a"], "staging-7"),

@@ -265,6 +265,23 @@ impl Registry {
         Registry::within(&PLAIN)
     }
 
+    /// Without authentication, holding `repo:latest` and a candidate
+    /// `repo:tag` of `kind` (see [`Pusher::latest_and`]): the registry, old
+    /// and new.
+    pub fn promoting(repo: &str, tag: &str, kind: Kind) -> (Registry, Pushed, Pushed) {
+        let registry = Registry::start();
+        let (old, new) = registry.latest_and(repo, tag, kind);
+        (registry, old, new)
+    }
+
+    /// Without authentication, holding `repo:tag` of `kind`: the registry
+    /// and that build.
+    pub fn holding(repo: &str, tag: &str, kind: Kind) -> (Registry, Pushed) {
+        let registry = Registry::start();
+        let pushed = registry.push(repo, tag, kind, &format!("{repo}:{tag}"));
+        (registry, pushed)
+    }
+
     /// Behind htpasswd (Basic) auth: [`USER`]/[`PASSWORD`], see [`HTPASSWD_ENV`].
     pub fn htpasswd() -> Registry {
         Registry::within(&HTPASSWD)

@@ -8,8 +8,7 @@ use crate::support::{assert_code, run_on_terminal, tag_records, Registry, Sandbo
 
 #[test]
 fn a_resolve_on_a_terminal_prints_the_bare_digest() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "v1", Kind::OciIndex, "tty");
+    let (registry, pushed) = Registry::holding("app", "v1", Kind::OciIndex);
     let reference = registry.image("app:v1");
     let out = run_on_terminal(&[&reference]);
     assert_code(&out, 0);
@@ -23,8 +22,7 @@ fn a_resolve_on_a_terminal_prints_the_bare_digest() {
 
 #[test]
 fn a_list_on_a_terminal_is_digest_and_tag_lines() {
-    let registry = Registry::start();
-    let a = registry.push("app", "v1", Kind::Oci, "a");
+    let (registry, a) = Registry::holding("app", "v1", Kind::Oci);
     let b = registry.push("app", "v2", Kind::Oci, "b");
     let out = run_on_terminal(&["--list", &registry.image("app")]);
     assert_code(&out, 0);
@@ -37,8 +35,7 @@ fn a_list_on_a_terminal_is_digest_and_tag_lines() {
 
 #[test]
 fn a_move_on_a_terminal_is_a_table_without_records() {
-    let registry = Registry::start();
-    let (old, new) = registry.latest_and("app", "staging-1", Kind::Oci);
+    let (registry, old, new) = Registry::promoting("app", "staging-1", Kind::Oci);
     let image = registry.image("app");
     let out = run_on_terminal(&[&format!("{image}:staging-1"), "latest", "stable"]);
     assert_code(&out, 0);
@@ -60,8 +57,7 @@ fn a_move_on_a_terminal_is_a_table_without_records() {
 
 #[test]
 fn quiet_prints_only_digests() {
-    let registry = Registry::start();
-    let pushed = registry.push("app", "staging-2", Kind::DockerList, "quiet");
+    let (registry, pushed) = Registry::holding("app", "staging-2", Kind::DockerList);
     let source = registry.image("app:staging-2");
     let sandbox = Sandbox::new();
     let out = sandbox.call(&["-q", &source]);

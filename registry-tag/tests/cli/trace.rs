@@ -56,8 +56,7 @@ fn auth_steps_are_traced_and_no_secret_is() {
 
 #[test]
 fn retries_are_numbered() {
-    let registry = Registry::start();
-    registry.push("app", "v1", Kind::Oci, "retry");
+    let (registry, _) = Registry::holding("app", "v1", Kind::Oci);
     let proxy = registry.proxy();
     proxy.add_fault(Fault::status("HEAD", "/app/manifests/v1", 1, 503).times(1));
     let out = call(&["-v", &proxy.image("app:v1")]);
