@@ -51,7 +51,8 @@ fn a_move_on_a_terminal_is_a_table_without_records() {
         .find(|l| l.starts_with(&format!("{image}:latest ")))
         .expect("latest's row");
     let both = latest.contains(&new.digest) && latest.contains(&old.digest);
-    assert!(both && latest.ends_with("moved"), "{latest}");
+    assert!(both, "{latest}");
+    assert!(latest.ends_with("moved"), "{latest}");
     assert!(!stdout.contains('{'), "no records on a terminal: {stdout}");
 }
 
