@@ -27,7 +27,7 @@ FLEET_BIN=$BIN/fake-fleet
 
 CHECKS=$("$SMOKE" --print-suite | grep -c '^{')
 # --jobs' default, as --help states it: the in-flight cap at default settings.
-CAP=$("$SMOKE" --help | awk '/--jobs/ { f = 1 } f && match($0, /\[default: [0-9]+\]/) {
+CAP=$("$SMOKE" --help | awk '/^ *-j, --jobs / { f = 1 } f && match($0, /\[default: [0-9]+\]/) {
   print substr($0, RSTART + 10, RLENGTH - 11); exit }')
 [[ $CAP =~ ^[0-9]+$ ]] || die "cannot read --jobs' default from canary-smoke --help"
 
