@@ -118,6 +118,20 @@ impl Step {
         serde_json::from_str(json).expect("digests is a JSON object")
     }
 
+    /// Exit `code` saying `text`, in exactly one `::error` annotation.
+    #[track_caller]
+    pub fn assert_annotated_once(&self, code: i32, text: &str) {
+        assert_exit(&self.out, code, text);
+        let stderr = &self.out.stderr;
+        let annotations = testkit::actions::commands(stderr, "error");
+        assert_eq!(annotations.len(), 1, "one annotation:\n{stderr}");
+        let annotation = annotations[0];
+        assert!(
+            annotation.starts_with("::error title=registry-tag::") && annotation.contains(text),
+            "{text:?} in {annotation:?}"
+        );
+    }
+
     /// The summary starts with `verdict` (its first line states it).
     #[track_caller]
     pub fn assert_verdict(&self, verdict: &str) {
