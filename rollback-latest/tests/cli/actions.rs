@@ -21,21 +21,8 @@ fn run_in_actions(fleet: &Fleet, args: &[&str]) -> (Output, HashMap<String, Stri
     let out = Output::of(&mut cmd, None);
     let text = std::fs::read_to_string(&outputs).unwrap_or_default();
     let md = std::fs::read_to_string(&summary).unwrap_or_default();
-    (out, parse_outputs(&text), md)
-}
-
-/// `name<<DELIM\nvalue\nDELIM\n` entries, as the runner reads them.
-fn parse_outputs(text: &str) -> HashMap<String, String> {
-    let mut outputs = HashMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line
-            .split_once("<<")
-            .unwrap_or_else(|| panic!("not a delimited output: {line:?} in {text}"));
-        let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-        outputs.insert(name.to_string(), value.join("\n"));
-    }
-    outputs
+    let outputs = testkit::actions::step_outputs(&text);
+    (out, outputs.into_iter().collect(), md)
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! complete, and `latest` ends the same build on every image. The race is
 //! made deterministic by holding one request of the first run in the proxy.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use testkit::proxy::Fault;
@@ -28,12 +27,8 @@ fn racing_rollbacks_end_consistent_with_at_most_one_complete() {
         2,
     ));
     let sandbox = Sandbox::new(BIN);
-    let first = fleet
-        .cmd(&sandbox, &[SHA])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the first rollback");
+    let mut first = fleet.cmd(&sandbox, &[SHA]);
+    let first = std::thread::spawn(move || Output::of(&mut first, None));
     assert!(
         fleet.proxy.wait_held(1, Duration::from_secs(60)),
         "the first rollback never reached its second look at latest"
@@ -41,7 +36,7 @@ fn racing_rollbacks_end_consistent_with_at_most_one_complete() {
     // Meanwhile a second rollback, to another build, runs to the end.
     let second = Output::of(&mut fleet.cmd(&sandbox, &[OTHER]), None);
     fleet.proxy.release();
-    let first = finished(first);
+    let first = first.join().expect("the first rollback's output");
 
     assert_code(&second, 0);
     assert_has(&second.stdout, "=== ROLLBACK COMPLETE ===");

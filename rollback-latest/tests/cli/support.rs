@@ -210,55 +210,19 @@ impl Fleet {
 
 /// Runs the tool with stdout already closed by its reader (as in
 /// `rollback-latest … | true` once `true` has gone): the first write fails
-/// with a broken pipe, deterministically.
+/// with a broken pipe, deterministically. `stdout` is empty.
 pub fn run_with_closed_stdout(fleet: &Fleet, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-    use std::os::fd::OwnedFd;
-    use std::os::unix::net::UnixStream;
-    use std::process::Stdio;
-
     let sandbox = Sandbox::new(BIN);
     let mut cmd = fleet.cmd(&sandbox, args);
     cmd.envs(extra_env.iter().copied());
-    let (writer, reader) = UnixStream::pair().expect("a socket pair");
-    drop(reader);
-    let child = cmd
-        .stdout(Stdio::from(OwnedFd::from(writer)))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the tool under test");
-    finished(child)
+    testkit::terminal::run_with_closed_stdout(cmd, None)
 }
 
-/// Waits for a tool started with piped output and collects what it printed.
-pub fn finished(child: std::process::Child) -> Output {
-    let out = child.wait_with_output().expect("wait for the tool");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs the tool on a real terminal (a pty from util-linux `script`), with
-/// both images named by `ROLLBACK_IMAGES`. stdout and stderr both reach the
-/// terminal, so the output is what a person sees, with `\r\n` made `\n`.
+/// Runs the tool on a real terminal, with both images named by
+/// `ROLLBACK_IMAGES`: `stdout` is what a person sees (stderr included).
 pub fn run_on_terminal(fleet: &Fleet, args: &[&str]) -> Output {
     let sandbox = Sandbox::new(BIN);
-    let mut line = shell_quote(BIN);
-    for arg in args {
-        line.push(' ');
-        line.push_str(&shell_quote(arg));
-    }
-    let mut cmd = testkit::hermetic("script", sandbox.home());
-    cmd.args(["-qec", &line, "/dev/null"])
-        .env("ROLLBACK_IMAGES", fleet.images_var());
-    let mut out = Output::of(&mut cmd, None);
-    out.stdout = out.stdout.replace("\r\n", "\n");
-    out
-}
-
-fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
+    testkit::terminal::run_on_terminal(fleet.cmd(&sandbox, args))
 }
 
 /// An image pushed with a `created` time in its config (testkit's images
