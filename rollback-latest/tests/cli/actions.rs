@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use testkit::proxy::Fault;
 use testkit::{Output, Sandbox};
 
 use crate::support::*;
@@ -66,12 +65,7 @@ fn outputs_name_where_latest_points_and_whether_it_changed() {
 #[test]
 fn a_failed_rollback_says_so_first_and_outputs_where_latest_is() {
     let fleet = Fleet::new(true);
-    fleet.proxy.add_fault(Fault::status(
-        "PUT",
-        "/platform-tenant/manifests/latest",
-        1,
-        500,
-    ));
+    fleet.refuse_tenant_move();
     let (out, outputs, md) = run_in_actions(&fleet, &[SHA]);
     assert_code(&out, 1);
     assert_eq!(

@@ -1,7 +1,5 @@
 //! A closed stdout never turns into exit 0 when the output was not delivered.
 
-use testkit::proxy::Fault;
-
 use crate::support::*;
 
 #[test]
@@ -25,12 +23,7 @@ fn a_move_whose_report_was_cut_short_is_not_success() {
 #[test]
 fn a_failed_move_into_a_closed_pipe_is_still_a_failure() {
     let fleet = Fleet::new(true);
-    fleet.proxy.add_fault(Fault::status(
-        "PUT",
-        "/platform-tenant/manifests/latest",
-        1,
-        500,
-    ));
+    fleet.refuse_tenant_move();
     for args in [&[SHA][..], &["--json", SHA][..]] {
         let out = run_with_closed_stdout(&fleet, args, &[]);
         assert_code(&out, 1);

@@ -1,6 +1,5 @@
 //! Moving `latest`: every image or none, verified, with the old script's lines.
 
-use testkit::proxy::Fault;
 use testkit::registry::{Registry, PASSWORD, USER};
 use testkit::{Output, Sandbox};
 
@@ -84,12 +83,7 @@ fn a_missing_staging_tag_changes_nothing() {
 fn a_failed_second_move_restores_the_first() {
     let fleet = Fleet::new(true);
     assert_eq!(fleet.latest(), fleet.old_latest());
-    fleet.proxy.add_fault(Fault::status(
-        "PUT",
-        "/platform-tenant/manifests/latest",
-        1,
-        500,
-    ));
+    fleet.refuse_tenant_move();
     let out = fleet.run(&["--json", SHA], &[]);
     assert_code(&out, 1);
     assert_eq!(

@@ -4,9 +4,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use registry_tag::TagRecord;
 use serde::Deserialize;
 use testkit::image::{Kind, Pusher};
-use testkit::proxy::Proxy;
+use testkit::proxy::{Fault, Proxy};
 use testkit::registry::Registry;
 use testkit::{Output, Sandbox};
 
@@ -18,30 +19,50 @@ pub const FULL_SHA: &str = "4c1d56e2f0a1b2c3d4e5f60718293a4b5c6d7e8f";
 pub const PLATFORM: &str = "molecule-ai/platform";
 pub const TENANT: &str = "molecule-ai/platform-tenant";
 
-/// A tag record as the tool prints it (`docs/records.md`), plus the fields
-/// only `--list` adds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A tag record as the tool prints it: registry-tag's [`TagRecord`], plus
+/// the two fields only `--list` adds. Any other field fails the test.
+#[derive(Debug)]
 pub struct Tag {
-    pub image: String,
-    pub tag: String,
-    pub digest: String,
-    pub previous: Option<String>,
-    pub source: Option<String>,
-    pub changed: bool,
-    #[serde(default)]
-    pub dry_run: bool,
-    #[serde(default)]
+    record: TagRecord,
     pub latest: Option<bool>,
-    #[serde(default)]
     pub created: Option<String>,
+}
+
+/// What a record carries besides [`TagRecord`]'s own fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Listed {
+    latest: Option<bool>,
+    created: Option<String>,
+}
+
+impl std::ops::Deref for Tag {
+    type Target = TagRecord;
+
+    fn deref(&self) -> &TagRecord {
+        &self.record
+    }
+}
+
+impl Tag {
+    /// One stdout line as a [`Tag`], or why it is not one.
+    pub fn parse(line: &str) -> serde_json::Result<Tag> {
+        let mut record: TagRecord = serde_json::from_str(line)?;
+        let extra = std::mem::take(&mut record.extra);
+        let listed: Listed = serde_json::from_value(extra.into())?;
+        Ok(Tag {
+            record,
+            latest: listed.latest,
+            created: listed.created,
+        })
+    }
 }
 
 /// Parses every stdout line as a [`Tag`]; any other line fails the test.
 pub fn tags(out: &Output) -> Vec<Tag> {
     out.stdout
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a tag record {l:?}: {e}")))
+        .map(|l| Tag::parse(l).unwrap_or_else(|e| panic!("not a tag record {l:?}: {e}")))
         .collect()
 }
 
@@ -189,6 +210,13 @@ impl Fleet {
 
     pub fn new_latest(&self) -> [Option<String>; 2] {
         self.new.clone().map(Some)
+    }
+
+    /// The tenant image's `latest` PUT is refused (a 400 is not retried):
+    /// the second move of a rollback fails.
+    pub fn refuse_tenant_move(&self) {
+        let refused = Fault::status("PUT", "/platform-tenant/manifests/latest", 1, 400);
+        self.proxy.add_fault(refused);
     }
 
     /// Manifest PUTs seen by the proxy so far.

@@ -69,7 +69,7 @@ fn json_forces_records_on_a_terminal() {
         .stdout
         .lines()
         .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .map(|l| Tag::parse(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
         .collect();
     assert_eq!(records.len(), 2, "{}", out.stdout);
     assert!(records.iter().all(|r| r.dry_run));
