@@ -135,21 +135,32 @@ impl Fleet {
             old: Default::default(),
             new: Default::default(),
         };
-        let push = |repo: &str, tag: &str, kind: Kind, seed: &str| {
-            fleet.pusher.push(&fleet.repo(repo), tag, kind, seed).digest
-        };
         let staging = format!("staging-{SHA}");
-        let old = [
-            push(PLATFORM, "latest", Kind::OciIndex, "platform-old"),
-            push(TENANT, "latest", Kind::DockerV2, "tenant-old"),
+        let mut builds = vec![
+            (PLATFORM, "latest", Kind::OciIndex, "platform-old"),
+            (TENANT, "latest", Kind::DockerV2, "tenant-old"),
+            (PLATFORM, staging.as_str(), Kind::OciIndex, "platform-new"),
         ];
+        if tenant_has_staging {
+            builds.push((TENANT, staging.as_str(), Kind::DockerV2, "tenant-new"));
+        }
+        // Pushed side by side: one after another, they were most of a
+        // test's time, spent waiting on the registry.
+        let pushed: Vec<String> = std::thread::scope(|scope| {
+            let fleet = &fleet;
+            let pushing: Vec<_> = builds
+                .into_iter()
+                .map(|(repo, tag, kind, seed)| {
+                    scope.spawn(move || fleet.pusher.push(&fleet.repo(repo), tag, kind, seed))
+                })
+                .collect();
+            let done = pushing.into_iter().map(|p| p.join().expect("a push"));
+            done.map(|p| p.digest).collect()
+        });
+        let old = [pushed[0].clone(), pushed[1].clone()];
         let new = [
-            push(PLATFORM, &staging, Kind::OciIndex, "platform-new"),
-            if tenant_has_staging {
-                push(TENANT, &staging, Kind::DockerV2, "tenant-new")
-            } else {
-                String::new()
-            },
+            pushed[2].clone(),
+            pushed.get(3).cloned().unwrap_or_default(),
         ];
         (fleet.old, fleet.new) = (old, new);
         fleet
