@@ -16,6 +16,25 @@ failures=0
 fail() { echo "make-install: FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { echo "make-install: ok: $*"; }
 
+# `TOOL --version` is "TOOL <workspace version> (<commit>)": a commit of this
+# checkout (the one the binary was built from), or "unknown" outside one.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+check_version() {
+  local out commit
+  out=$("$1" --version) || { fail "$2 --version failed"; return; }
+  commit=${out#"$2 $version ("}
+  commit=${commit%")"}
+  if [ "$out" != "$2 $version ($commit)" ]; then
+    fail "$2 --version says '$out', not '$2 $version (<commit>)'"
+  elif git rev-parse --git-dir >/dev/null 2>&1; then
+    if ! [[ $commit =~ ^[0-9a-f]{7,}$ ]] || ! git cat-file -e "$commit^{commit}" 2>/dev/null; then
+      fail "$2 --version names '$commit', not a commit of this checkout"
+    fi
+  elif [ "$commit" != unknown ]; then
+    fail "$2 --version names '$commit' outside a git checkout"
+  fi
+}
+
 # A target dir somewhere else, holding the debug binaries: make must find them
 # through CARGO_TARGET_DIR alone.
 debug_dir=$(make -s --no-print-directory print-target-dir)/debug
@@ -35,9 +54,9 @@ if CARGO_TARGET_DIR="$WORK/target" make -s --no-print-directory install-files PR
       [ -s "$root/$f" ] || fail "$f was not installed under DESTDIR/PREFIX"
     done
     [ -x "$root/bin/$b" ] || fail "bin/$b is not executable"
-    "$root/bin/$b" --version | grep -q "^$b " || fail "installed $b --version does not name $b"
+    check_version "$root/bin/$b" "$b"
   done
-  [ "$failures" -eq 0 ] && pass "binaries, man pages and completions under DESTDIR/PREFIX"
+  [ "$failures" -eq 0 ] && pass "binaries, man pages and completions under DESTDIR/PREFIX; --version: $("$root/bin/tenant-list" --version)"
   leftovers=$(find "$WORK/root" -mindepth 1 -maxdepth 1 ! -name opt)
   [ -z "$leftovers" ] || fail "files outside DESTDIR/PREFIX: $leftovers"
 else

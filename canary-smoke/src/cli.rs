@@ -24,7 +24,7 @@ use common::sha::Sha;
 /// then the === CANARY SMOKE RESULTS === totals, on stderr. Tokens never
 /// appear in any output.
 #[derive(Debug, Parser)]
-#[command(name = "canary-smoke", version, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "canary-smoke", version = common::version::LONG, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// The suite to run: a built-in suite's name (default, workspace-server)
     /// or a suite file. A file named like a built-in suite is ./NAME.

@@ -37,7 +37,7 @@ use common::Sha;
 #[derive(Debug, Parser)]
 #[command(
     name = "canary-wait",
-    version,
+    version = common::version::LONG,
     after_long_help = "\
 ENVIRONMENT:
   GITHUB_ACTIONS       when \"true\": every token read is masked (::add-mask::) first,

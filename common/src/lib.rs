@@ -25,6 +25,7 @@ pub mod sha;
 pub mod tenant;
 pub mod term;
 pub mod trace;
+pub mod version;
 
 pub use cli::Verbosity;
 pub use error::Error;

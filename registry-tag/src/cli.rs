@@ -40,7 +40,7 @@ use crate::{Client, Credentials, Error, Options, RetryPolicy};
 #[derive(Debug, Parser)]
 #[command(
     name = "registry-tag",
-    version,
+    version = common::version::LONG,
     verbatim_doc_comment,
     after_long_help = "\
 CREDENTIALS (first match wins; the source used is named in errors, never the secret):

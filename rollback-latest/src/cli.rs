@@ -19,7 +19,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(
     name = "rollback-latest",
-    version,
+    version = common::version::LONG,
     after_long_help = "\
 IMAGES (first match wins; the list and where it came from are printed first):
   --image IMAGE (repeatable)

@@ -18,7 +18,7 @@ use common::cli::TenantPipe;
 #[derive(Debug, Parser)]
 #[command(
     name = "tenant-list",
-    version,
+    version = common::version::LONG,
     after_long_help = "\
 ENVIRONMENT:
   CANARY_TENANT_URLS   tenant base URLs (https; plain http only for loopback or with --insecure)
