@@ -1,9 +1,10 @@
 //! A real registry for tests: Debian's `docker-registry` (distribution 2.8)
-//! on a free loopback port, with a temporary config and storage directory,
+//! on a free loopback port, with a temporary config and in-memory storage
+//! (a test registry holds a few small images; memory is several times faster
+//! than files per upload),
 //! optionally behind htpasswd or token auth. Killed on drop.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -174,7 +175,6 @@ fn free_port() -> u16 {
 }
 
 fn config_yaml(dir: &TempDir, port: u16, auth: &Auth) -> String {
-    let storage: PathBuf = dir.join("storage");
     let mut yaml = format!(
         "version: 0.1
 log:
@@ -182,16 +182,14 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: {storage}
+  inmemory: {{}}
   maintenance:
     uploadpurging:
       enabled: false
 http:
   addr: 127.0.0.1:{port}
   secret: testkit-not-a-secret
-",
-        storage = storage.display()
+"
     );
     match auth {
         Auth::None => {}
