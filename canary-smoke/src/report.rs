@@ -429,3 +429,66 @@ fn summary(totals: &Totals, suite: &str, sha: Option<&str>) -> String {
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(n: usize, failing: usize) -> TenantResult {
+        let name = format!("canary-{n}");
+        let check = |i: usize| CheckRecord {
+            tenant: name.clone(),
+            url: format!("http://127.0.0.1:1/t/{n}"),
+            check: format!("check-{i}"),
+            ok: i >= failing,
+            status: Some(if i >= failing { 200 } else { 500 }),
+            ms: 1,
+            expected: "200".into(),
+            got: String::new(),
+            reason: (i < failing).then(|| "expected 200, got 500".into()),
+            method: None,
+            request: None,
+            sha: None,
+            tenant_fields: Default::default(),
+            sent: true,
+            description: format!("check {i}"),
+        };
+        TenantResult {
+            url: format!("http://127.0.0.1:1/t/{n}"),
+            checks: (0..6).map(check).collect(),
+            name,
+            ms: 1,
+        }
+    }
+
+    /// Memory stays flat however many tenants stream through: a passing
+    /// tenant leaves only counts behind, a failing one its name, and the
+    /// step summary's table stops at SUMMARY_ROWS, counting the rest.
+    #[test]
+    fn totals_keep_counts_failed_names_and_a_bounded_table() {
+        let reporter = Reporter::new(
+            Layout::Records,
+            None,
+            GithubActions::default(),
+            None,
+            Vec::new(),
+        );
+        let (tenants, failing) = (3000, 20);
+        for n in 0..tenants {
+            // Every 150th tenant fails three of its six checks.
+            let failed = if n % (tenants / failing) == 0 { 3 } else { 0 };
+            reporter.tenant_done(&tenant(n, failed), n as u64 + 1);
+        }
+        let (totals, error) = reporter.finish("default", 1, None);
+        assert!(error.is_none());
+        assert_eq!(totals.tenants_passed, (tenants - failing) as u64);
+        assert_eq!(totals.tenants_failed, failing as u64);
+        assert_eq!(totals.checks_failed, 3 * failing as u64);
+        assert_eq!(totals.failed_tenants.len(), failing, "only failed names");
+        assert_eq!(totals.failed_tenants[1], "canary-150");
+        assert_eq!(totals.failures.len(), SUMMARY_ROWS, "a bounded table");
+        let md = summary(&totals, "default", None);
+        assert_eq!(md.matches("\n| canary-").count(), SUMMARY_ROWS);
+        assert!(md.contains("… and 10 more failing check(s)."), "{md}");
+    }
+}

@@ -84,6 +84,29 @@ fn never_ready(tenant: &Tenant) -> Option<String> {
     Some(why)
 }
 
+/// Stack of a thread sending one request: ureq, the judge and serde_json
+/// (recursion limited to 128 levels) need far less than the 2 MiB default,
+/// and with up to `--jobs` of them alive a small stack keeps them cheap to
+/// start and keeps glibc's stack cache warm.
+const REQUEST_STACK: usize = 256 * 1024;
+
+/// The order in which a tenant's ready checks take their places in flight:
+/// checks that another check waits for first (they are on the suite's
+/// longest chain, e.g. the memory commit the search needs), then suite
+/// order. Under the `--jobs` cap this starts every tenant's chain in the
+/// first round instead of behind its independent checks.
+fn start_order(checks: &[Check]) -> Vec<usize> {
+    let mut waited_for = vec![false; checks.len()];
+    for check in checks {
+        for &d in &check.waits_for {
+            waited_for[d] = true;
+        }
+    }
+    let mut order: Vec<usize> = (0..checks.len()).collect();
+    order.sort_by_key(|&i| !waited_for[i]);
+    order
+}
+
 /// One tenant's run: the tenant, and what its records say about it.
 #[derive(Debug)]
 pub struct TenantRun<'a> {
@@ -177,12 +200,15 @@ impl<'a> TenantRun<'a> {
             uncaptured: BTreeMap::new(),
         };
         let mut records = Vec::with_capacity(checks.len());
+        let order = start_order(checks);
         let this = &*self;
         thread::scope(|scope| {
             let mut running = 0;
             loop {
-                // Start (or settle without sending) every check that is ready.
-                for (index, check) in checks.iter().enumerate() {
+                // Start (or settle without sending) every check that is ready,
+                // those that others wait for first (see `start_order`).
+                for &index in &order {
+                    let check = &checks[index];
                     let ready = check.waits_for.iter().all(|&d| done[d].is_some());
                     if started[index] || !ready {
                         continue;
@@ -197,11 +223,15 @@ impl<'a> TenantRun<'a> {
                             let permit = this.runner.in_flight.acquire();
                             let finished = finished.clone();
                             running += 1;
-                            scope.spawn(move || {
-                                let (record, captured) = this.send(check, record, &vars);
-                                drop(permit);
-                                let _ = finished.send((index, record, captured));
-                            });
+                            let sent = thread::Builder::new()
+                                .stack_size(REQUEST_STACK)
+                                .spawn_scoped(scope, move || {
+                                    let (record, captured) = this.send(check, record, &vars);
+                                    drop(permit);
+                                    let _ = finished.send((index, record, captured));
+                                });
+                            // As `scope.spawn` would: no thread, no run.
+                            sent.expect("cannot start a thread for a request");
                         }
                     }
                 }
@@ -312,5 +342,32 @@ impl Progress {
                     .insert(placeholder.clone(), format!("check {}", check.name));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_waited_for_start_first_then_suite_order() {
+        let suite = Suite::built_in("default").unwrap();
+        let names = |order: Vec<usize>| -> Vec<String> {
+            order
+                .into_iter()
+                .map(|i| suite.checks[i].name.clone())
+                .collect()
+        };
+        let order = names(start_order(&suite.checks));
+        let commit = suite
+            .checks
+            .iter()
+            .position(|c| !c.waits_for.is_empty())
+            .map(|search| suite.checks[search].waits_for[0])
+            .unwrap();
+        assert_eq!(order[0], suite.checks[commit].name, "{order:?}");
+        let mut rest: Vec<String> = suite.checks.iter().map(|c| c.name.clone()).collect();
+        rest.remove(commit);
+        assert_eq!(order[1..], rest[..], "the others keep suite order");
     }
 }
