@@ -31,6 +31,12 @@ pub fn agent(tool: &str, version: &str, timeout: Duration) -> ureq::Agent {
         .http_status_as_error(false)
         .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
         .max_redirects(5)
+        // Allocated and zeroed per connection (128 KiB each by default, past
+        // malloc's mmap threshold: page faults and munmap on every one). The
+        // input buffer holds a response head: 64 KiB, ureq's header limit;
+        // 16 KiB holds any request head we send (bodies stream through it).
+        .input_buffer_size(64 * 1024)
+        .output_buffer_size(16 * 1024)
         .build()
         .into()
 }
