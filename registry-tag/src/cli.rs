@@ -195,12 +195,8 @@ impl RegistryArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    common::cli_is_consistent!(Cli);
 
     #[test]
     fn list_conflicts_with_moves() {
