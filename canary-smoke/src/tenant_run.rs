@@ -155,6 +155,8 @@ impl<'a> TenantRun<'a> {
         ]);
         let mut fields = tenant.extra.clone();
         fields.remove("canary_wait");
+        // A field named like a credential is not echoed into results.
+        fields.retain(|key, _| !common::redact::is_secret_key(key));
         TenantRun {
             runner,
             tenant,

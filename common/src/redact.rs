@@ -284,6 +284,12 @@ pub const SECRET_KEYS: [&str; 7] = [
     "authorization",
 ];
 
+/// True for a [`SECRET_KEYS`] key, in any case: a record field of that
+/// name is never echoed.
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
 /// The start of `text` (a response body, an error) fit to show: the values
 /// of [`SECRET_KEYS`] masked, every registered secret scrubbed, then cut to
 /// `max_chars` characters and put on one line ([`crate::ci::neutralize`]).

@@ -69,8 +69,11 @@ fn results_carry_the_tenant_fields_and_the_build_under_test() {
         TenantSpec::healthy("eu-1").with_fault(Fault::OrgHeader("org-9".into())),
         TenantSpec::healthy("us-1").with_fault(Fault::Status500("/events".into())),
     ]);
-    let input = line_with(&fleet, 0, json!({"region": "eu", "owner": {"team": "pm"}}))
-        + &line_with(&fleet, 1, json!({"region": "us"}));
+    let input = line_with(
+        &fleet,
+        0,
+        json!({"region": "eu", "owner": {"team": "pm"}, "Password": "hunter2-extra"}),
+    ) + &line_with(&fleet, 1, json!({"region": "us"}));
     let out = smoke(&["--sha", "4C1D56E"], &input);
     assert_code(&out, 1);
     let records = records(&out);
@@ -100,6 +103,10 @@ fn results_carry_the_tenant_fields_and_the_build_under_test() {
     assert_eq!(regions, [&json!("us")]);
     assert!(!out.stdout.contains(&fleet.token(0)));
     assert!(!out.stdout.contains("org-9"), "headers stay out of results");
+    assert!(
+        !out.stdout.contains("hunter2-extra"),
+        "a field named like a credential is not echoed"
+    );
 }
 
 #[test]
