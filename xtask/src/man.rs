@@ -259,12 +259,7 @@ fn term_list(roff: &mut Roff, lines: &[String]) {
 /// Prose at the section's own indentation; anything indented deeper (a
 /// record, a table, a command) is set as it is.
 fn prose_and_literals(roff: &mut Roff, lines: &[String]) {
-    let base = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| indent(l))
-        .min()
-        .unwrap_or(0);
+    let base = common_indent(lines);
     let mut i = 0;
     while i < lines.len() {
         if lines[i].trim().is_empty() {
@@ -293,15 +288,20 @@ fn prose_and_literals(roff: &mut Roff, lines: &[String]) {
     }
 }
 
-/// Lines set exactly as written (less their common indentation), in the
-/// example font, never filled: commands that paste.
-fn literal(roff: &mut Roff, lines: &[String]) {
-    let base = lines
+/// The smallest indentation of the lines that are not blank.
+fn common_indent(lines: &[String]) -> usize {
+    lines
         .iter()
         .filter(|l| !l.trim().is_empty())
         .map(|l| indent(l))
         .min()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Lines set exactly as written (less their common indentation), in the
+/// example font, never filled: commands that paste.
+fn literal(roff: &mut Roff, lines: &[String]) {
+    let base = common_indent(lines);
     roff.control("PP", []);
     roff.control("EX", []);
     for line in lines {
@@ -404,6 +404,11 @@ fn clap_piece(render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Strin
 mod tests {
     use super::*;
 
+    /// Fails showing the whole page when `part` is not in it.
+    fn assert_has(page: &str, part: &str) {
+        assert!(page.contains(part), "{page}");
+    }
+
     const HELP: &str = "\
 CREDENTIALS (first match wins):
   REGISTRY_USERNAME, REGISTRY_PASSWORD  for every registry
@@ -464,23 +469,23 @@ EXAMPLES:
     #[test]
     fn terms_become_tagged_paragraphs_with_their_continuations() {
         let page = page(HELP);
-        assert!(
-            page.contains(".TP\n\\fBGITHUB_ACTIONS\\fR\nwhen \"true\": tokens are masked first\n"),
-            "{page}"
+        assert_has(
+            &page,
+            ".TP\n\\fBGITHUB_ACTIONS\\fR\nwhen \"true\": tokens are masked first\n",
         );
-        assert!(page.contains(".TP\n\\fBHTTPS_PROXY, NO_PROXY (and lower\\-case forms)\\fR\nproxy for the polls\n"), "{page}");
-        assert!(
-            page.contains(".PP\nRegistries on loopback are spoken to over plain http.\n"),
-            "{page}"
+        assert_has(
+            &page,
+            ".TP\n\\fBHTTPS_PROXY, NO_PROXY (and lower\\-case forms)\\fR\nproxy for the polls\n",
         );
-        assert!(
-            page.contains(".TP\n\\fB2\\fR\nusage error: a bad flag, or no tenants\n"),
-            "{page}"
+        assert_has(
+            &page,
+            ".PP\nRegistries on loopback are spoken to over plain http.\n",
         );
-        assert!(
-            page.contains(".SH CREDENTIALS\nFirst match wins.\n"),
-            "{page}"
+        assert_has(
+            &page,
+            ".TP\n\\fB2\\fR\nusage error: a bad flag, or no tenants\n",
         );
+        assert_has(&page, ".SH CREDENTIALS\nFirst match wins.\n");
     }
 
     #[test]
@@ -520,30 +525,27 @@ EXAMPLES:
             .after_long_help("EXAMPLES:\n  t \u{1F600}");
         let page = render(&cmd, &["t"], "1", "r");
         assert!(page.is_ascii(), "{page}");
-        assert!(page.contains("latest \\[u2192] sha256:\\[u2026]"), "{page}");
-        assert!(page.contains("t \\[u1F600]"), "{page}");
+        assert_has(&page, "latest \\[u2192] sha256:\\[u2026]");
+        assert_has(&page, "t \\[u1F600]");
     }
 
     #[test]
     fn synopsis_is_the_usage_of_help() {
         let page = page(HELP);
-        assert!(
-            page.contains(".SH SYNOPSIS\n\\fBdemo\\-tool\\fR [OPTIONS]\n.SH DESCRIPTION"),
-            "{page}"
+        assert_has(
+            &page,
+            ".SH SYNOPSIS\n\\fBdemo\\-tool\\fR [OPTIONS]\n.SH DESCRIPTION",
         );
     }
 
     #[test]
     fn the_page_names_the_workspace_version_and_the_other_tools() {
         let page = page(HELP);
-        assert!(
-            page.contains(".TH demo-tool 1 \"\" \"demo-tool 1.2.3\" \"Canary release tools\""),
-            "{page}"
+        assert_has(
+            &page,
+            ".TH demo-tool 1 \"\" \"demo-tool 1.2.3\" \"Canary release tools\"",
         );
-        assert!(
-            page.contains(".SH \"SEE ALSO\"\n\\fBother\\-tool\\fR(1)\n"),
-            "{page}"
-        );
+        assert_has(&page, ".SH \"SEE ALSO\"\n\\fBother\\-tool\\fR(1)\n");
         assert_eq!(
             page.matches(".ds Aq").count(),
             2,
