@@ -14,6 +14,8 @@
 # Run by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib.sh
+source tests/lib.sh
 
 TOOLS="tenant-list canary-wait canary-smoke registry-tag rollback-latest"
 TARGET_DIR=$(make -s --no-print-directory print-target-dir)
@@ -72,8 +74,7 @@ mkdir "$home"
 if HOME="$home" sh install.sh --version "v$version" --base-url "$url/good" >"$WORK/out" 2>&1; then
   dir="$home/.local"
   for tool in $TOOLS; do
-    for f in "bin/$tool" "share/man/man1/$tool.1" "share/bash-completion/completions/$tool" \
-             "share/zsh/site-functions/_$tool" "share/fish/vendor_completions.d/$tool.fish"; do
+    for f in $(installed_files_of "$tool"); do
       [ -s "$dir/$f" ] || fail "$f is not installed"
     done
     out=$("$dir/bin/$tool" --version 2>&1) || fail "installed $tool does not run: $out"

@@ -8,6 +8,8 @@
 # costs no release build. Run by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib.sh
+source tests/lib.sh
 
 BINS="tenant-list canary-wait canary-smoke registry-tag rollback-latest"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/make-install.XXXXXX")
@@ -49,8 +51,7 @@ if CARGO_TARGET_DIR="$WORK/target" make -s --no-print-directory install-files PR
      DESTDIR="$WORK/root" PREFIX=/opt/canary >"$WORK/out" 2>&1; then
   root="$WORK/root/opt/canary"
   for b in $BINS; do
-    for f in "bin/$b" "share/man/man1/$b.1" "share/bash-completion/completions/$b" \
-             "share/zsh/site-functions/_$b" "share/fish/vendor_completions.d/$b.fish"; do
+    for f in $(installed_files_of "$b"); do
       [ -s "$root/$f" ] || fail "$f was not installed under DESTDIR/PREFIX"
     done
     [ -x "$root/bin/$b" ] || fail "bin/$b is not executable"
