@@ -27,7 +27,7 @@
 use std::borrow::Cow;
 use std::sync::RwLock;
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use crate::Secret;
@@ -55,8 +55,12 @@ struct Trie {
 struct Node {
     /// Sorted by character.
     children: Vec<(char, usize)>,
-    /// A value ends at this node.
+    /// A value ends at this node (or after its tail).
     terminal: bool,
+    /// That value is base64 without padding: up to two `=` after it are
+    /// part of the match. (Registering padded forms too would make every
+    /// token's base64 a chain of one node per character.)
+    padded: bool,
     /// `tails[start..end]`: the rest of the one value below this node (a
     /// node with a tail has no children; the value ends after the tail).
     tail: (u32, u32),
@@ -79,7 +83,7 @@ impl Trie {
         &self.tails[start as usize..end as usize]
     }
 
-    fn insert(&mut self, value: &str) {
+    fn insert(&mut self, value: &str, padded: bool) {
         if self.nodes.is_empty() {
             self.nodes.push(Node::default());
         }
@@ -89,6 +93,7 @@ impl Trie {
             self.split_tail(at);
             let Some(c) = rest.chars().next() else {
                 self.nodes[at].terminal = true;
+                self.nodes[at].padded |= padded;
                 return;
             };
             rest = &rest[c.len_utf8()..];
@@ -100,7 +105,8 @@ impl Trie {
                     let next = self.nodes.len();
                     self.nodes.push(Node {
                         children: Vec::new(),
-                        terminal: rest.is_empty(),
+                        terminal: true,
+                        padded,
                         tail: (start, self.tails.len() as u32),
                     });
                     self.add_child(at, c, next);
@@ -119,9 +125,13 @@ impl Trie {
         };
         let rest_start = start + first.len_utf8() as u32;
         let next = self.nodes.len();
+        // The value that ended after the tail now ends at or after the child.
+        let padded = std::mem::take(&mut self.nodes[node].padded);
+        self.nodes[node].terminal = false;
         self.nodes.push(Node {
             children: Vec::new(),
-            terminal: rest_start == end,
+            terminal: true,
+            padded,
             tail: (rest_start, end),
         });
         self.nodes[node].tail = (0, 0);
@@ -153,10 +163,12 @@ impl Trie {
         for &(c, len) in decode_at(text, at).as_slice() {
             if let Some(next) = self.child(node, c) {
                 let end = at + len;
-                if self.nodes[next].terminal {
-                    keep_longest(best, end);
+                let node = &self.nodes[next];
+                let tail = self.tail(next);
+                if node.terminal && tail.is_empty() {
+                    keep_longest(best, with_padding(text, end, node.padded));
                 }
-                match_tail(text, end, self.tail(next), best);
+                match_tail(text, end, tail, node.padded, best);
                 self.walk(text, end, next, best);
             }
         }
@@ -165,7 +177,7 @@ impl Trie {
 
 /// Follows `tail` through the text from `at` in every reading of each
 /// position; where all of it matched, that end is a candidate.
-fn match_tail(text: &[u8], at: usize, tail: &str, best: &mut Option<usize>) {
+fn match_tail(text: &[u8], at: usize, tail: &str, padded: bool, best: &mut Option<usize>) {
     let Some(c) = tail.chars().next() else {
         return;
     };
@@ -173,12 +185,24 @@ fn match_tail(text: &[u8], at: usize, tail: &str, best: &mut Option<usize>) {
     for &(read, len) in decode_at(text, at).as_slice() {
         if read == c {
             if rest.is_empty() {
-                keep_longest(best, at + len);
+                keep_longest(best, with_padding(text, at + len, padded));
             } else {
-                match_tail(text, at + len, rest, best);
+                match_tail(text, at + len, rest, padded, best);
             }
         }
     }
+}
+
+/// `end`, moved past up to two `=` when the value was unpadded base64.
+fn with_padding(text: &[u8], end: usize, padded: bool) -> usize {
+    if !padded {
+        return end;
+    }
+    end + text[end..]
+        .iter()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count()
 }
 
 fn keep_longest(best: &mut Option<usize>, end: usize) {
@@ -195,11 +219,10 @@ pub fn register(value: &str) {
     if value.chars().count() < MIN_LEN {
         return;
     }
-    let mut forms = vec![value.to_string()];
-    forms.extend(base64_forms(value.as_bytes()));
     let mut trie = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    for form in &forms {
-        trie.insert(form);
+    trie.insert(value, false);
+    for form in base64_forms(value.as_bytes()) {
+        trie.insert(&form, true);
     }
 }
 
@@ -212,21 +235,14 @@ pub fn register_basic(user: &str, password: &Secret) {
     let pair = format!("{user}:{}", password.expose());
     let mut trie = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     for form in base64_forms(pair.as_bytes()) {
-        trie.insert(&form);
+        trie.insert(&form, true);
     }
 }
 
+/// The base64 of `bytes`, standard and URL-safe, without padding: the
+/// trie takes up to two `=` after them as part of the match.
 fn base64_forms(bytes: &[u8]) -> Vec<String> {
-    let mut forms: Vec<String> = [STANDARD, URL_SAFE]
-        .iter()
-        .map(|engine| engine.encode(bytes))
-        .chain(
-            [STANDARD_NO_PAD, URL_SAFE_NO_PAD]
-                .iter()
-                .map(|e| e.encode(bytes)),
-        )
-        .collect();
-    forms.sort();
+    let mut forms = vec![STANDARD_NO_PAD.encode(bytes), URL_SAFE_NO_PAD.encode(bytes)];
     forms.dedup();
     forms
 }
@@ -492,6 +508,7 @@ fn utf8_width(first: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
 
     #[test]
     fn every_form_of_a_secret_is_scrubbed() {
@@ -590,7 +607,7 @@ mod tests {
     fn values_branching_off_a_tail_are_each_found() {
         let mut trie = Trie::new();
         for value in ["abcdefgh", "abcdxyz1", "abcd", "abcdefghij", "zz€zz"] {
-            trie.insert(value);
+            trie.insert(value, false);
         }
         let end = |text: &str| trie.longest_match(text, 0);
         assert_eq!(end("abcdefgh!"), Some(8));
@@ -611,9 +628,9 @@ mod tests {
         let tokens = 1000;
         for i in 0..tokens {
             let token = format!("tenant-admin-token-{i:05}-0123456789abcdef");
-            trie.insert(&token);
+            trie.insert(&token, false);
             for form in base64_forms(token.as_bytes()) {
-                trie.insert(&form);
+                trie.insert(&form, true);
             }
         }
         let per_token = trie.nodes.len() / tokens;
