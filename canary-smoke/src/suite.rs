@@ -574,10 +574,13 @@ mod tests {
         );
     }
 
+    /// The checks that wait for others, with what they wait for (every
+    /// other check starts at once).
     fn waits(suite: &Suite) -> Vec<(&str, Vec<&str>)> {
         suite
             .checks
             .iter()
+            .filter(|c| !c.waits_for.is_empty())
             .map(|c| {
                 let names = c.waits_for.iter().map(|&i| suite.checks[i].name.as_str());
                 (c.name.as_str(), names.collect())
@@ -588,35 +591,23 @@ mod tests {
     #[test]
     fn the_default_suite_runs_in_two_rounds() {
         let suite = Suite::built_in("default").unwrap();
-        assert_eq!(
-            waits(&suite),
-            [
-                ("liveness", vec![]),
-                ("workspaces", vec![]),
-                ("memory-commit", vec![]),
-                ("memory-search", vec!["memory-commit"]),
-                ("events", vec![]),
-                ("auth-required", vec![]),
-            ]
-        );
+        assert_eq!(suite.checks.len(), 6);
+        assert_eq!(waits(&suite), [("memory-search", vec!["memory-commit"])]);
     }
 
     #[test]
     fn the_workspace_server_suite_orders_its_probe_and_cleanup() {
         let suite = Suite::built_in("workspace-server").unwrap();
+        assert_eq!(suite.checks.len(), 7);
         assert_eq!(
             waits(&suite),
             [
-                ("liveness", vec![]),
-                ("workspaces", vec![]),
-                ("events", vec![]),
                 ("memory-commit", vec!["workspaces"]),
                 ("memory-search", vec!["workspaces", "memory-commit"]),
                 (
                     "memory-delete",
                     vec!["workspaces", "memory-commit", "memory-search"]
                 ),
-                ("auth-required", vec![]),
             ]
         );
     }
@@ -633,9 +624,6 @@ mod tests {
         assert_eq!(
             waits(&suite),
             [
-                ("a", vec![]),
-                ("b", vec![]),
-                ("c", vec![]),
                 ("d", vec!["a", "c"]),
                 ("e", vec!["a", "b"]),
                 ("f", vec!["e"]),
